@@ -1,0 +1,1 @@
+"""Sign-in, sign-out, language and password hashing."""

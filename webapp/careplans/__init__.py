@@ -1,0 +1,1 @@
+"""Care plans (plans d'aide) and the visits they generate."""

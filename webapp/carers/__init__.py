@@ -1,0 +1,1 @@
+"""Carers (auxiliaires de vie): skills, contracts, availability, absences."""

@@ -1,0 +1,1 @@
+"""Clients (bénéficiaires): records, addresses and geocoding."""

@@ -1,0 +1,99 @@
+"""Client operations: save with audit, geocode addresses through the Base Adresse Nationale."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from geopy.exc import GeopyError
+from geopy.geocoders import BANFrance
+
+from webapp.audit.services import record
+from webapp.carers.models import Carer
+from webapp.clients.models import Client
+from webapp.extensions import db
+
+log = logging.getLogger(__name__)
+
+CLIENT_FIELDS = (
+    "first_name", "last_name", "birth_date", "sex", "phone", "address", "postcode", "city",
+    "access_notes", "gir", "funding", "living_alone", "notes", "sector_id", "active",
+)
+
+
+@dataclass(frozen=True)
+class GeocodeResult:
+    """A position and how it was obtained."""
+
+    lat: float | None
+    lon: float | None
+    status: str  # "found", "not_found" or "manual"
+
+
+def geocode(address: str, *, domain: str, scheme: str, timeout: float,
+            enabled: bool = True) -> GeocodeResult:
+    """Find ``address`` with the Base Adresse Nationale; ``not_found`` offline or on failure."""
+    if not enabled or not address.strip():
+        return GeocodeResult(None, None, "not_found")
+    try:
+        geocoder = BANFrance(domain=domain, scheme=scheme, timeout=timeout,
+                             user_agent="tournee-saad")
+        location = geocoder.geocode(address, exactly_one=True)
+    except (GeopyError, OSError) as exc:  # offline or service down: the coordinator places it
+        log.info("geocoding unavailable: %s", exc)
+        return GeocodeResult(None, None, "not_found")
+    if location is None:
+        return GeocodeResult(None, None, "not_found")
+    return GeocodeResult(location.latitude, location.longitude, "found")
+
+
+def save_client(client: Client, data: dict[str, Any], actor: Any, *,
+                manual_position: tuple[float, float] | None,
+                geocoder: dict[str, Any]) -> Client:
+    """Apply form ``data`` to ``client`` (new or existing), position it, and audit the change."""
+    is_new = client.id is None
+    address_before = client.full_address if not is_new else None
+    changed = [f for f in CLIENT_FIELDS if f in data and getattr(client, f, None) != data[f]]
+    for field in CLIENT_FIELDS:
+        if field in data:
+            setattr(client, field, data[field])
+    if manual_position is not None:
+        client.lat, client.lon = manual_position
+        client.geocode_status = "manual"
+    elif is_new or client.full_address != address_before or client.lat is None:
+        result = geocode(client.full_address, **geocoder)
+        client.lat, client.lon, client.geocode_status = result.lat, result.lon, result.status
+    if is_new:
+        db.session.add(client)
+    db.session.flush()
+    record(actor, "create" if is_new else "update", "client", client.id, client_id=client.id,
+           fields=sorted(changed))
+    return client
+
+
+def set_carer_preferences(client: Client, usual: list[Carer], refused: list[Carer]) -> None:
+    """Set the usual and refused carers; one carer cannot be both."""
+    refused_ids = {c.id for c in refused}
+    if any(c.id in refused_ids for c in usual):
+        raise ValueError("Une intervenante ne peut pas être à la fois habituelle et refusée.")
+    client.usual_carers = list(usual)
+    client.refused_carers = list(refused)
+    db.session.flush()
+
+
+def search_clients(query: sa.Select[tuple[Client]], text: str) -> sa.Select[tuple[Client]]:
+    """Filter a client query by name, city or postcode."""
+    text = text.strip()
+    if text:
+        pattern = f"%{text.lower()}%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Client.last_name).like(pattern),
+                sa.func.lower(Client.first_name).like(pattern),
+                sa.func.lower(Client.city).like(pattern),
+                Client.postcode.like(pattern),
+            )
+        )
+    return query.order_by(Client.last_name, Client.first_name)

@@ -1,0 +1,67 @@
+"""Configuration classes; secrets and database location come from the environment only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("TOURNEE_INSTANCE", PROJECT_ROOT / "instance"))
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+class Config:
+    """Production-leaning defaults; development and tests override a few."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _sqlite_url(
+        INSTANCE_DIR / "tournee.sqlite3"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    WTF_CSRF_TIME_LIMIT = None  # a carer's page may stay open all day; the session bounds it
+    MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+    LANGUAGES = ("fr", "en")
+    TIMEZONE = "Europe/Paris"
+    # Login throttling: failures allowed per e-mail address and per client address in the window.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_WINDOW_SECONDS = 15 * 60
+    GEOCODER_DOMAIN = os.environ.get("GEOCODER_DOMAIN", "data.geopf.fr/geocodage")
+    GEOCODER_SCHEME = os.environ.get("GEOCODER_SCHEME", "https")
+    GEOCODER_TIMEOUT = float(os.environ.get("GEOCODER_TIMEOUT", "4"))
+    GEOCODER_ENABLED = os.environ.get("GEOCODER_ENABLED", "1") == "1"
+    OSM_FILE = Path(os.environ.get("OSM_FILE", PROJECT_ROOT / "data" / "monaco.osm.pbf"))
+    CACHE_DIR = Path(os.environ.get("TOURNEE_CACHE", INSTANCE_DIR / "cache"))
+    HUEY_URL = os.environ.get("HUEY_URL", "")  # "redis://host:6379/0" scales out; empty = SQLite
+    HUEY_IMMEDIATE = False
+    SERVICE_PHONE = os.environ.get("SERVICE_PHONE", "")
+
+
+class DevelopmentConfig(Config):
+    """Local `make run`: plain HTTP on loopback, so cookies cannot require TLS."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+
+
+class TestConfig(DevelopmentConfig):
+    """Tests: a real SQLite file chosen by the test, no network geocoding."""
+
+    TESTING = True
+    SECRET_KEY = "test-only-not-secret"  # noqa: S105
+    GEOCODER_ENABLED = False
+    HUEY_IMMEDIATE = True
+    LOGIN_MAX_FAILURES = 5

@@ -1,0 +1,1 @@
+"""Home routing by role, health check, errors and template helpers."""

@@ -1,0 +1,58 @@
+"""Jinja filters and globals: Paris times, French labels."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from flask import Flask
+from flask_babel import format_date, get_locale
+from flask_login import current_user
+
+from webapp.careplans.models import INTERVENTION_KINDS, WEEKDAYS_FR
+from webapp.carers.models import SKILLS, TRAVEL_MODES
+from webapp.clients.models import FUNDING, GEOCODE_STATUSES
+from webapp.timeutil import to_paris, today_paris
+from webapp.visits.models import VISIT_STATUSES
+
+
+def hhmm(value: datetime | time | None) -> str:
+    """Format a time as 9 h 05 style HH:MM in Paris time."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_paris(value).time()
+    return f"{value.hour:02d}:{value.minute:02d}"
+
+
+def paris(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """Format an aware datetime in Paris time."""
+    return to_paris(value).strftime(fmt) if value else ""
+
+
+def long_date(value: date) -> str:
+    """Format a date in full in the user's language."""
+    return format_date(value, format="full")
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Expose helpers and label tables to templates."""
+    app.jinja_env.filters["hhmm"] = hhmm
+    app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.filters["paris"] = paris
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["timedelta"] = timedelta
+
+    @app.context_processor
+    def labels() -> dict[str, Any]:
+        return {
+            "SKILLS": SKILLS,
+            "TRAVEL_MODES": TRAVEL_MODES,
+            "FUNDING": FUNDING,
+            "GEOCODE_STATUSES": GEOCODE_STATUSES,
+            "VISIT_STATUSES": VISIT_STATUSES,
+            "INTERVENTION_KINDS": INTERVENTION_KINDS,
+            "WEEKDAYS_FR": WEEKDAYS_FR,
+            "today": today_paris(),
+            "user": current_user,
+        }

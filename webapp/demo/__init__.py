@@ -1,0 +1,1 @@
+"""The demo SAAD: a believable service on the real OpenStreetMap extract around Monaco."""

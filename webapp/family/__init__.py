@@ -1,0 +1,1 @@
+"""What care recipients and their families see."""

@@ -1,0 +1,1 @@
+"""Organisations (SAAD) and their sectors: the tenant every row belongs to."""

@@ -1,0 +1,1 @@
+"""Planning: the coordinator's day board, assignment, absences (and optimisation later)."""

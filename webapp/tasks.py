@@ -1,0 +1,80 @@
+"""Background tasks (huey): SQLite-backed by default, Redis when ``HUEY_URL`` is set.
+
+The consumer runs ``huey_consumer webapp.tasks.huey`` (the ``worker:`` line of the Procfile).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, has_app_context
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+
+from webapp.config import INSTANCE_DIR
+
+
+def _make_huey() -> Huey:
+    url = os.environ.get("HUEY_URL", "")
+    if url.startswith("redis://"):
+        return RedisHuey("tournee", url=url)
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("tournee", filename=str(INSTANCE_DIR / "huey.sqlite3"))
+
+
+huey = _make_huey()
+_worker_app: Flask | None = None
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def init_app(app: Flask) -> None:
+    """Run tasks in-process when the config asks for it (tests, one-off scripts)."""
+    huey.immediate = bool(app.config.get("HUEY_IMMEDIATE"))
+
+
+@contextmanager
+def app_context() -> Iterator[Flask]:
+    """Give a task an application context: the caller's, or the worker's own app."""
+    global _worker_app
+    if has_app_context():
+        yield current_app._get_current_object()  # type: ignore[attr-defined]
+        return
+    if _worker_app is None:
+        from webapp import create_app
+
+        _worker_app = create_app()
+    with _worker_app.app_context():
+        yield _worker_app
+
+
+def with_app(func: F) -> F:
+    """Run the wrapped task inside an application context."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with app_context():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@huey.periodic_task(crontab(hour="2", minute="15"))
+@with_app
+def expand_upcoming_visits() -> int:
+    """Generate visits from care plans for the coming two weeks, every night."""
+    from datetime import timedelta
+
+    from webapp.careplans.services import expand_visits
+    from webapp.extensions import db
+    from webapp.organisations.models import Organisation
+    from webapp.timeutil import today_paris
+
+    start = today_paris()
+    created = 0
+    for organisation in db.session.scalars(db.select(Organisation)):
+        created += expand_visits(organisation.id, start, start + timedelta(days=14))
+    db.session.commit()
+    return created

@@ -1,0 +1,1 @@
+"""Visits: the carer's day, check-in and check-out."""

@@ -1,0 +1,45 @@
+"""Carer forms on a visit page."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import FloatField, HiddenField, SelectMultipleField, TextAreaField
+from wtforms.validators import Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+NOTE_MAX = 2000
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several checkboxes, one per choice."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class PositionMixin:
+    """Optional position sent by the phone (never required: GPS fails indoors)."""
+
+    lat = FloatField(validators=[Optional(), NumberRange(-90, 90)])
+    lon = FloatField(validators=[Optional(), NumberRange(-180, 180)])
+    # Filled by the page for the offline outbox (a replay carries the same key).
+    idempotency_key = HiddenField(validators=[Optional(), Length(max=64)])
+
+
+class CheckInForm(PositionMixin, FlaskForm):
+    """Arrival."""
+
+
+class CheckOutForm(PositionMixin, FlaskForm):
+    """Departure, with the tasks done and a note."""
+
+    tasks_done = MultiCheckboxField(_l("Tâches réalisées"), choices=[], validate_choice=True)
+    note = TextAreaField(_l("Transmission"), validators=[Optional(), Length(max=NOTE_MAX)])
+
+
+class NoteForm(FlaskForm):
+    """A note on the visit, before check-out."""
+
+    note = TextAreaField(_l("Transmission"), validators=[Optional(), Length(max=NOTE_MAX)])
+    idempotency_key = HiddenField(validators=[Optional(), Length(max=64)])

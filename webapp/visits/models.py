@@ -1,0 +1,90 @@
+"""Visits: one intervention on one date, and who does it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.careplans.models import Intervention
+from webapp.carers.models import Carer
+from webapp.clients.models import Client
+from webapp.extensions import db
+from webapp.i18n import N_
+from webapp.timeutil import UTCDateTime
+
+VISIT_STATUSES: dict[str, str] = {
+    "planned": N_("À attribuer"),
+    "assigned": N_("Attribuée"),
+    "in_progress": N_("En cours"),
+    "done": N_("Terminée"),
+    "missed": N_("Manquée"),
+    "cancelled": N_("Annulée"),
+}
+OPEN_STATUSES = ("planned", "assigned")
+
+
+class Visit(db.Model):
+    """One intervention at a client's home on a given date."""
+
+    __tablename__ = "visit"
+    __table_args__ = (
+        sa.UniqueConstraint("intervention_id", "day"),
+        sa.CheckConstraint(f"status IN {tuple(VISIT_STATUSES)!r}", name="status"),
+        sa.Index("ix_visit_org_day", "organisation_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"))
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id"), index=True)
+    intervention_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intervention.id"))
+    day: Mapped[date] = mapped_column(sa.Date)
+    kind: Mapped[str] = mapped_column(sa.String(20), default="lever")
+    window_start: Mapped[time] = mapped_column(sa.Time)
+    window_end: Mapped[time] = mapped_column(sa.Time)
+    duration_min: Mapped[int] = mapped_column(sa.Integer)
+    required_skills: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    carers_needed: Mapped[int] = mapped_column(sa.SmallInteger, default=1)
+    tasks: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    status: Mapped[str] = mapped_column(sa.String(12), default="planned")
+    cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    planned_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    planned_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    check_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    check_in_lat: Mapped[float | None] = mapped_column(sa.Float)
+    check_in_lon: Mapped[float | None] = mapped_column(sa.Float)
+    check_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    check_out_lat: Mapped[float | None] = mapped_column(sa.Float)
+    check_out_lon: Mapped[float | None] = mapped_column(sa.Float)
+    tasks_done: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    carer_note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    client: Mapped[Client] = relationship()
+    intervention: Mapped[Intervention | None] = relationship()
+    assignments: Mapped[list[VisitAssignment]] = relationship(
+        back_populates="visit", cascade="all, delete-orphan", order_by="VisitAssignment.position"
+    )
+
+    @property
+    def carers(self) -> list[Carer]:
+        return [a.carer for a in self.assignments]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class VisitAssignment(db.Model):
+    """A carer assigned to a visit (two rows for a two-carer transfer)."""
+
+    __tablename__ = "visit_assignment"
+    __table_args__ = (sa.UniqueConstraint("visit_id", "carer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visit.id"), index=True)
+    carer_id: Mapped[int] = mapped_column(sa.ForeignKey("carer.id"), index=True)
+    position: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+
+    visit: Mapped[Visit] = relationship(back_populates="assignments")
+    carer: Mapped[Carer] = relationship()
