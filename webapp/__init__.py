@@ -113,6 +113,7 @@ def _select_locale() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from webapp.accounts.views import bp as accounts_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.careplans.views import bp as careplans_bp
     from webapp.carers.views import bp as carers_bp
@@ -123,7 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.visits.views import bp as visits_bp
 
     for bp in (core_bp, auth_bp, visits_bp, clients_bp, carers_bp, careplans_bp, rounds_bp,
-               family_bp):
+               family_bp, accounts_bp):
         app.register_blueprint(bp)
 
 

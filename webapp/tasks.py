@@ -64,17 +64,19 @@ def with_app(func: F) -> F:
 @huey.periodic_task(crontab(hour="2", minute="15"))
 @with_app
 def expand_upcoming_visits() -> int:
-    """Generate visits from care plans for the coming two weeks, every night."""
+    """Every night: close the days gone by, and generate the coming two weeks of visits."""
     from datetime import timedelta
 
     from webapp.careplans.services import expand_visits
     from webapp.extensions import db
     from webapp.organisations.models import Organisation
     from webapp.timeutil import today_paris
+    from webapp.visits.services import mark_missed
 
     start = today_paris()
     created = 0
     for organisation in db.session.scalars(db.select(Organisation)):
+        mark_missed(organisation.id, start)
         created += expand_visits(organisation.id, start, start + timedelta(days=14))
     db.session.commit()
     return created

@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from webapp import create_app
 from webapp.config import TestConfig
 
 CHROMIUM = "/usr/bin/chromium"
+# Two shared cores: give slow moments (Argon2 checks, a busy neighbour) room before failing.
+expect.set_options(timeout=15_000)
 # Without the background-networking flags Chromium keeps calling Google hosts, which this
 # offline machine refuses; root needs --no-sandbox.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

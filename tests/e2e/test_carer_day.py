@@ -17,6 +17,7 @@ def sign_in(page: Page, base: str, email: str) -> None:
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_demo_carer_sees_todays_visits_in_time_order(page: Page, demo_server: str) -> None:

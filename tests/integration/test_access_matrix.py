@@ -65,6 +65,7 @@ def build(world: Any) -> tuple[dict[str, Any], list[Case], list[str]]:
         "other_org_coordinator": world.user(other_org, "coordinator"),
     }
     world.commit()
+    family_link_id = client.family_links[0].id
     secrets = ["Secretname", "Digicode 4242X"]
     carer_only = {"anonymous": 302, "admin": 403, "coordinator": 403, "carer": 200,
                   "other_carer": 200, "recipient": 403, "family": 403,
@@ -91,6 +92,10 @@ def build(world: Any) -> tuple[dict[str, Any], list[Case], list[str]]:
         Case("careplans.detail", "GET", f"/plans/{plan.id}", _staff(200, other_org=404)),
         Case("rounds.board", "GET", "/planning/", _staff(200, other_org=200)),
         Case("rounds.absences", "GET", "/planning/absences", _staff(200, other_org=200)),
+        Case("accounts.index", "GET", "/comptes/", _staff(200, other_org=200)),
+        Case("accounts.create", "GET", "/comptes/nouveau", _staff(200, other_org=200)),
+        Case("auth.settings", "GET", "/mon-compte", {**dict.fromkeys(ROLES, 200),
+                                                    "anonymous": 302}),
         Case("family.index", "GET", "/famille/",
              {**dict.fromkeys(ROLES, 403), "anonymous": 302, "recipient": 200, "family": 200}),
         # State-changing routes: forbidden ones must change nothing (checked below).
@@ -107,23 +112,36 @@ def build(world: Any) -> tuple[dict[str, Any], list[Case], list[str]]:
              _staff(303, other_org=404), {"reason": "Hospitalisation"}),
         Case("careplans.delete_intervention", "POST",
              f"/plans/interventions/{intervention.id}/supprimer", _staff(303, other_org=404)),
+        Case("accounts.set_status", "POST", f"/comptes/{other_carer.user_id}/statut",
+             _staff(303, other_org=404), {"active": "1"}),
+        Case("clients.add_family", "POST", f"/clients/{client.id}/proches",
+             _staff(400, other_org=404), {"email": "not-an-email"}),
+        Case("clients.remove_family", "POST",
+             f"/clients/{client.id}/proches/{family_link_id}/retirer", _staff(303, other_org=404)),
         Case("auth.set_language", "POST", "/langue", dict.fromkeys(ROLES, 302), {"locale": "fr"}),
         Case("auth.logout", "POST", "/logout", dict.fromkeys(ROLES, 302)),
     ]
     ids = {"visit": visit.id, "other_visit": other_visit.id, "open_visit": open_visit.id,
-           "intervention": intervention.id, "users": users}
+           "intervention": intervention.id, "users": users, "client": client.id}
     return ids, cases, secrets
 
 
 def _state(ids: dict[str, Any]) -> tuple[Any, ...]:
+    import sqlalchemy as sa
+
+    from webapp.auth.models import User
     from webapp.careplans.models import Intervention
+    from webapp.clients.models import FamilyLink
     from webapp.extensions import db
     from webapp.visits.models import Visit
 
     db.session.expire_all()
     rows = [db.session.get(Visit, ids[k]) for k in ("visit", "other_visit", "open_visit")]
     return (tuple((v.status, v.carer_note, len(v.assignments)) for v in rows),
-            db.session.get(Intervention, ids["intervention"]) is not None)
+            db.session.get(Intervention, ids["intervention"]) is not None,
+            db.session.scalar(sa.select(sa.func.count(FamilyLink.id))),
+            tuple(db.session.scalars(sa.select(User.active).order_by(User.id))),
+            db.session.scalar(sa.select(sa.func.count(User.id))))
 
 
 @pytest.mark.parametrize("role", ROLES)

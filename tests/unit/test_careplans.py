@@ -77,3 +77,25 @@ def test_impossible_interventions_are_refused(
 ) -> None:
     with pytest.raises(CarePlanError, match=message):
         validate_intervention(weekdays, start, end, minutes, carers)
+
+
+def test_nightly_task_marks_past_visits_missed_and_plans_ahead(world: Any) -> None:
+    from webapp.tasks import expand_upcoming_visits
+    from webapp.timeutil import today_paris
+
+    org, _ = _plan(world, starts=today_paris() - timedelta(days=10))
+    expand_visits(org.id, today_paris() - timedelta(days=7), today_paris() - timedelta(days=1))
+    carer = world.carer(org)
+    past = db.session.scalars(sa.select(Visit)).all()
+    checked_in = world.visit(past[0].client, [carer], day=today_paris() - timedelta(days=2),
+                             status="in_progress")
+    db.session.commit()
+    created = expand_upcoming_visits.call_local()
+    assert created > 0
+    db.session.expire_all()
+    statuses = {v.id: v.status for v in db.session.scalars(
+        sa.select(Visit).where(Visit.day < today_paris()))}
+    assert statuses.pop(checked_in.id) == "in_progress"
+    assert set(statuses.values()) == {"missed"}
+    assert db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
+        Visit.day >= today_paris())) == created

@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from webapp.auth.models import LoginAttempt, User
 from webapp.extensions import db
+from webapp.i18n import N_
 from webapp.timeutil import utcnow
 
 _hasher = PasswordHasher()
@@ -68,3 +69,69 @@ def authenticate(email: str, password: str, remote_addr: str, *, max_failures: i
         return user
     db.session.add(LoginAttempt(email=email, remote_addr=remote_addr))
     return None
+
+
+MIN_PASSWORD_LENGTH = 12
+# Who may create which accounts: staff accounts only by an admin.
+CREATABLE_ROLES = {
+    "admin": ("admin", "coordinator", "carer", "recipient", "family"),
+    "coordinator": ("carer", "recipient", "family"),
+}
+
+
+class AccountError(ValueError):
+    """An account that cannot be created or changed as asked."""
+
+
+def check_password_rules(password: str) -> None:
+    """Refuse passwords that are too short or all one kind of character."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(N_("Le mot de passe doit compter au moins 12 caractères."))
+    if password.isdigit() or password.isalpha():
+        raise AccountError(N_("Mélangez lettres et chiffres ou signes dans le mot de passe."))
+
+
+def create_account(actor: User, *, email: str, password: str, role: str, first_name: str,
+                   last_name: str, client_id: int | None = None,
+                   locale: str = "fr") -> User:
+    """Create a user in ``actor``'s organisation, within what ``actor`` may create."""
+    from webapp.audit.services import record
+
+    if role not in CREATABLE_ROLES.get(actor.role, ()):
+        raise AccountError(N_("Vous ne pouvez pas créer ce type de compte."))
+    email = email.strip().lower()
+    if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email)):
+        raise AccountError(N_("Un compte existe déjà avec cette adresse e-mail."))
+    check_password_rules(password)
+    user = User(organisation_id=actor.organisation_id, email=email, role=role,
+                first_name=first_name.strip(), last_name=last_name.strip(),
+                password_hash=hash_password(password), client_id=client_id, locale=locale)
+    db.session.add(user)
+    db.session.flush()
+    record(actor, "create", "user", user.id, role=role, client_id=client_id)
+    return user
+
+
+def set_active(actor: User, user: User, active: bool) -> None:
+    """Suspend or restore an account (never one's own)."""
+    from webapp.audit.services import record
+
+    if user.id == actor.id:
+        raise AccountError(N_("Vous ne pouvez pas suspendre votre propre compte."))
+    if user.role not in CREATABLE_ROLES.get(actor.role, ()):
+        raise AccountError(N_("Vous ne pouvez pas modifier ce type de compte."))
+    user.active = active
+    record(actor, "activate" if active else "suspend", "user", user.id)
+    db.session.flush()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Replace ``user``'s password after checking the current one."""
+    from webapp.audit.services import record
+
+    if not verify_password(user, current):
+        raise AccountError(N_("Le mot de passe actuel est incorrect."))
+    check_password_rules(new)
+    user.password_hash = hash_password(new)
+    record(user, "change_password", "user", user.id)
+    db.session.flush()

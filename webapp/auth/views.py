@@ -10,8 +10,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from webapp.audit.services import record
-from webapp.auth.forms import LoginForm
-from webapp.auth.services import ThrottledError, authenticate
+from webapp.auth.forms import LoginForm, PasswordChangeForm
+from webapp.auth.services import AccountError, ThrottledError, authenticate, change_password
 from webapp.extensions import db
 from webapp.htmx import render
 
@@ -90,3 +90,24 @@ def set_language() -> Response:
         current_user.locale = locale
         db.session.commit()
     return redirect(_safe_next(request.form.get("next")) or url_for("core.home"))
+
+
+@bp.route("/mon-compte", methods=["GET", "POST"])
+@login_required
+def settings() -> Response:
+    """Let the signed-in user change her password."""
+    form = PasswordChangeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data or "", form.new.data or "")
+        except AccountError as exc:
+            db.session.rollback()
+            form.current.errors = [*form.current.errors, _(str(exc))]
+        else:
+            db.session.commit()
+            flash(_("Mot de passe changé."), "success")
+            return redirect(url_for("auth.settings"), code=303)
+    if request.method == "POST":
+        status = 400
+    return render("auth/settings.html", form=form, status=status)

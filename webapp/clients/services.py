@@ -12,8 +12,9 @@ from geopy.geocoders import BANFrance
 
 from webapp.audit.services import record
 from webapp.carers.models import Carer
-from webapp.clients.models import Client
+from webapp.clients.models import Client, FamilyLink
 from webapp.extensions import db
+from webapp.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -97,3 +98,37 @@ def search_clients(query: sa.Select[tuple[Client]], text: str) -> sa.Select[tupl
             )
         )
     return query.order_by(Client.last_name, Client.first_name)
+
+
+def link_family(client: Client, actor: Any, *, email: str, first_name: str, last_name: str,
+                password: str, relationship_label: str, share_notes: bool,
+                notifications: bool) -> FamilyLink:
+    """Give a family member access to ``client``: a new account, or an existing family one."""
+    from webapp.auth.models import User
+    from webapp.auth.services import AccountError, create_account
+
+    email = email.strip().lower()
+    user = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
+    if user is None:
+        user = create_account(actor, email=email, password=password, role="family",
+                              first_name=first_name, last_name=last_name)
+    elif user.role != "family" or user.organisation_id != client.organisation_id:
+        raise AccountError(N_("Cette adresse appartient déjà à un autre type de compte."))
+    if any(link.user_id == user.id for link in client.family_links):
+        raise AccountError(N_("Ce proche suit déjà la personne."))
+    link = FamilyLink(client_id=client.id, user_id=user.id,
+                      relationship_label=relationship_label.strip(),
+                      consent_share_notes=share_notes, consent_notifications=notifications)
+    client.family_links.append(link)
+    db.session.flush()
+    record(actor, "link_family", "client", client.id, client_id=client.id, user=user.id,
+           share_notes=share_notes)
+    return link
+
+
+def unlink_family(link: FamilyLink, actor: Any) -> None:
+    """Withdraw a family member's access to a client (the account stays, without access)."""
+    record(actor, "unlink_family", "client", link.client_id, client_id=link.client_id,
+           user=link.user_id)
+    db.session.delete(link)
+    db.session.flush()

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, request, url_for
+from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from webapp.audit.services import record
+from webapp.auth.forms import FamilyForm
 from webapp.careplans.models import CarePlan
 from webapp.carers.models import Carer
 from webapp.clients import services
@@ -45,15 +46,21 @@ def index() -> Response:
 def detail(client_id: int) -> Response:
     """Show a client's sheet (to staff, and to the carers who visit her)."""
     client = get_visible_client(current_user, client_id)
-    plans = []
-    if current_user.is_staff:
-        plans = db.session.scalars(
-            sa.select(CarePlan).where(CarePlan.client_id == client.id).order_by(CarePlan.starts_on)
-        ).all()
     record(current_user, "read_client", "client", client.id, client_id=client.id)
     db.session.commit()
+    return _detail_page(client)
+
+
+def _detail_page(client: Client, *, family_form: FamilyForm | None = None,
+                 status: int = 200) -> Response:
+    plans = []
+    if current_user.is_staff:  # care plans are for the office, not for carers
+        plans = list(db.session.scalars(
+            sa.select(CarePlan).where(CarePlan.client_id == client.id)
+            .order_by(CarePlan.starts_on)))
     return render("clients/detail.html", client=client, plans=plans,
-                  show_access_notes=may_see_access_notes(current_user, client))
+                  family_form=family_form or FamilyForm(formdata=None),
+                  show_access_notes=may_see_access_notes(current_user, client), status=status)
 
 
 def _form_choices(form: ClientForm) -> None:
@@ -131,3 +138,44 @@ def edit(client_id: int) -> Response:
             return saved
     status = 400 if request.method == "POST" else 200
     return render("clients/form.html", form=form, client=client, status=status)
+
+
+@bp.route("/<int:client_id>/proches", methods=["POST"])
+@roles_required("coordinator", "admin")
+def add_family(client_id: int) -> Response:
+    """Give a family member access to the client, with the consents the client gave."""
+    from webapp.auth.services import AccountError
+
+    client = get_org_object(Client, client_id, current_user)
+    form = FamilyForm()
+    if form.validate_on_submit():
+        try:
+            services.link_family(
+                client, current_user, email=form.email.data or "",
+                first_name=form.first_name.data or "", last_name=form.last_name.data or "",
+                password=form.password.data or "",
+                relationship_label=form.relationship_label.data or "",
+                share_notes=bool(form.consent_share_notes.data),
+                notifications=bool(form.consent_notifications.data))
+        except AccountError as exc:
+            db.session.rollback()
+            form.email.errors = [*form.email.errors, _(str(exc))]
+        else:
+            db.session.commit()
+            flash(_("Proche ajouté."), "success")
+            return hx_redirect(url_for("clients.detail", client_id=client.id))
+    return _detail_page(client, family_form=form, status=400)
+
+
+@bp.route("/<int:client_id>/proches/<int:link_id>/retirer", methods=["POST"])
+@roles_required("coordinator", "admin")
+def remove_family(client_id: int, link_id: int) -> Response:
+    """Withdraw a family member's access."""
+    client = get_org_object(Client, client_id, current_user)
+    link = next((lk for lk in client.family_links if lk.id == link_id), None)
+    if link is None:
+        abort(404)
+    services.unlink_family(link, current_user)
+    db.session.commit()
+    flash(_("Accès du proche retiré."), "success")
+    return hx_redirect(url_for("clients.detail", client_id=client.id))

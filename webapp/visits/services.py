@@ -147,3 +147,20 @@ def _position(lat: float | None, lon: float | None) -> tuple[float | None, float
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise VisitError(N_("Position invalide."))
     return lat, lon
+
+
+def mark_missed(organisation_id: int, before: date) -> int:
+    """Mark visits of days before ``before`` that nobody checked in as missed.
+
+    A visit still "in progress" (checked in, never out) is left for the coordinator, who
+    knows whether the carer forgot to check out.
+    """
+    visits = db.session.scalars(sa.select(Visit).where(
+        Visit.organisation_id == organisation_id, Visit.day < before,
+        Visit.status.in_(("planned", "assigned")))).all()
+    for visit in visits:
+        visit.status = "missed"
+        record(None, "mark_missed", "visit", visit.id, client_id=visit.client_id,
+               organisation_id=organisation_id)
+    db.session.flush()
+    return len(visits)

@@ -1,0 +1,1 @@
+"""Account administration: who can sign in, with which role."""
