@@ -167,3 +167,28 @@ def test_care_plan_intervention_generates_visits(client: FlaskClient, world: Any
     db.session.expire_all()
     statuses = {v.status for v in db.session.scalars(sa.select(Visit))}
     assert statuses == {"cancelled"}
+
+
+def test_coordinator_reassigns_from_the_visit_page(client: FlaskClient, world: Any) -> None:
+    from webapp.visits.models import Visit
+
+    org = world.org()
+    first = world.carer(org, last_name="Première")
+    second = world.carer(org, last_name="Seconde", skills=["menage"])
+    third = world.carer(org, last_name="Troisième")
+    visit = world.visit(world.client(org), [first], required_skills=["toilette"])
+    token = _coordinator(client, world, org)
+    page = client.get(f"/visites/{visit.id}").get_data(as_text=True)
+    assert "Attribuer ou réattribuer" in page
+    url = f"/planning/visites/{visit.id}/attribuer"
+    refused = client.post(url, data={"csrf_token": token, "carer_1": second.id,
+                                     "origin": "visit"})
+    assert refused.status_code == 400
+    body = refused.get_data(as_text=True)
+    assert "compétence" in body
+    assert "Attribuer ou réattribuer" in body  # the error shows where it was made
+    moved = client.post(url, data={"csrf_token": token, "carer_1": third.id, "start": "09:00",
+                                   "origin": "visit"})
+    assert moved.status_code == 303
+    assert moved.headers["Location"] == f"/visites/{visit.id}"
+    assert [c.id for c in _reload(Visit, visit.id).carers] == [third.id]

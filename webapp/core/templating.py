@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Flask
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, get_locale, gettext
 from flask_login import current_user
 
 from webapp.careplans.models import INTERVENTION_KINDS, WEEKDAYS_FR
@@ -25,6 +25,27 @@ def hhmm(value: datetime | time | None) -> str:
     return f"{value.hour:02d}:{value.minute:02d}"
 
 
+def spoken_time(value: datetime | time | None) -> str:
+    """Format a time the way people say it: "9 h 15" in French, "9:15" in English."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_paris(value).time()
+    if str(get_locale()) == "en":
+        return f"{value.hour}:{value.minute:02d}"
+    return f"{value.hour} h {value.minute:02d}" if value.minute else f"{value.hour} h"
+
+
+def relative_day(value: date) -> str:
+    """Say "aujourd'hui" or "demain" when it is, else the full date."""
+    offset = (value - today_paris()).days
+    if offset == 0:
+        return gettext("aujourd'hui")
+    if offset == 1:
+        return gettext("demain")
+    return long_date(value)
+
+
 def paris(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
     """Format an aware datetime in Paris time."""
     return to_paris(value).strftime(fmt) if value else ""
@@ -40,6 +61,8 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["hhmm"] = hhmm
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["paris"] = paris
+    app.jinja_env.filters["spoken_time"] = spoken_time
+    app.jinja_env.filters["relative_day"] = relative_day
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["timedelta"] = timedelta
 

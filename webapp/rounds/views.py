@@ -15,11 +15,11 @@ from webapp.htmx import hx_redirect, render
 from webapp.organisations.models import Sector
 from webapp.policy import get_org_object, roles_required
 from webapp.rounds import services
-from webapp.rounds.forms import AssignForm, CancelForm
 from webapp.timeutil import PARIS, paris_datetime, utcnow
 from webapp.visits import services as visit_services
+from webapp.visits.forms import AssignForm, CancelForm
 from webapp.visits.models import Visit
-from webapp.visits.views import parse_day
+from webapp.visits.views import parse_day, render_visit_page
 
 bp = Blueprint("rounds", __name__, url_prefix="/planning")
 
@@ -78,7 +78,11 @@ def assign(visit_id: int) -> Response:
         else:
             db.session.commit()
             flash(_("Intervention attribuée."), "success")
+            if request.form.get("origin") == "visit":
+                return hx_redirect(url_for("visits.detail", visit_id=visit.id))
             return hx_redirect(url_for("rounds.board", date=visit.day.isoformat()))
+    if request.form.get("origin") == "visit":
+        return render_visit_page(visit, status=400, assign_form=form)
     return _board(status=400, forms={visit.id: form})
 
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FloatField, HiddenField, SelectMultipleField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms import (
+    FloatField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 NOTE_MAX = 2000
@@ -43,3 +51,18 @@ class NoteForm(FlaskForm):
 
     note = TextAreaField(_l("Transmission"), validators=[Optional(), Length(max=NOTE_MAX)])
     idempotency_key = HiddenField(validators=[Optional(), Length(max=64)])
+
+
+class AssignForm(FlaskForm):
+    """Choose the carer(s) of a visit and, optionally, the start time."""
+
+    carer_1 = SelectField(_l("Intervenante"), coerce=int, choices=[])
+    carer_2 = SelectField(_l("Seconde intervenante"), coerce=int, choices=[],
+                          validators=[Optional()])
+    start = TimeField(_l("Heure prévue"), validators=[Optional()])
+
+
+class CancelForm(FlaskForm):
+    """Cancel a visit with a reason."""
+
+    reason = StringField(_l("Motif"), validators=[DataRequired(), Length(max=300)])

@@ -13,9 +13,9 @@ from webapp.audit.services import record
 from webapp.extensions import db
 from webapp.htmx import hx_redirect, render
 from webapp.policy import carer_of, get_visible_visit, may_see_access_notes, roles_required
-from webapp.timeutil import today_paris
+from webapp.timeutil import to_paris, today_paris
 from webapp.visits import services
-from webapp.visits.forms import CheckInForm, CheckOutForm, NoteForm
+from webapp.visits.forms import AssignForm, CancelForm, CheckInForm, CheckOutForm, NoteForm
 
 bp = Blueprint("visits", __name__)
 
@@ -51,7 +51,27 @@ def _checkout_form(visit) -> CheckOutForm:  # type: ignore[no-untyped-def]
     return form
 
 
-def _detail(visit, status: int = 200, **forms) -> Response:  # type: ignore[no-untyped-def]
+def _assign_form(visit) -> AssignForm:  # type: ignore[no-untyped-def]
+    """The coordinator's form to (re)assign an open visit, prefilled with its carers."""
+    import sqlalchemy as sa
+
+    from webapp.carers.models import Carer
+    from webapp.extensions import db
+
+    form = AssignForm(formdata=None)
+    carers = db.session.scalars(sa.select(Carer).where(
+        Carer.organisation_id == visit.organisation_id, Carer.active.is_(True))
+        .order_by(Carer.last_name)).all()
+    form.carer_1.choices = form.carer_2.choices = [(0, "—")] + [(c.id, c.full_name)
+                                                                 for c in carers]
+    ids = [c.id for c in visit.carers] + [0, 0]
+    form.carer_1.data, form.carer_2.data = ids[0], ids[1]
+    form.start.data = to_paris(visit.planned_start).time() if visit.planned_start else None
+    return form
+
+
+def render_visit_page(visit, status: int = 200, **forms) -> Response:  # type: ignore[no-untyped-def]
+    """Render the visit page (or its actions fragment), with forms carrying errors if given."""
     context = {
         "visit": visit,
         "client": visit.client,
@@ -60,6 +80,9 @@ def _detail(visit, status: int = 200, **forms) -> Response:  # type: ignore[no-u
         "check_out_form": forms.get("check_out_form") or _checkout_form(visit),
         "note_form": forms.get("note_form") or NoteForm(note=visit.carer_note),
     }
+    if current_user.is_staff and visit.is_open:
+        context["assign_form"] = forms.get("assign_form") or _assign_form(visit)
+        context["cancel_form"] = CancelForm(formdata=None)
     return render("visits/detail.html", "visits/_actions.html", status=status, **context)
 
 
@@ -70,7 +93,7 @@ def detail(visit_id: int) -> Response:
     visit = get_visible_visit(current_user, visit_id)
     record(current_user, "read_visit", "visit", visit.id, client_id=visit.client_id)
     db.session.commit()
-    return _detail(visit)
+    return render_visit_page(visit)
 
 
 def _apply(visit, action, form, status_ok_message: str) -> Response:  # type: ignore[no-untyped-def]
@@ -79,7 +102,7 @@ def _apply(visit, action, form, status_ok_message: str) -> Response:  # type: ig
     except services.VisitError as exc:
         db.session.rollback()
         flash(_(str(exc)), "error")
-        return _detail(visit, status=409, **form)
+        return render_visit_page(visit, status=409, **form)
     db.session.commit()
     flash(status_ok_message, "success")
     return hx_redirect(url_for("visits.detail", visit_id=visit.id))
@@ -92,7 +115,7 @@ def check_in(visit_id: int) -> Response:
     visit = get_visible_visit(current_user, visit_id)
     form = CheckInForm()
     if not form.validate():
-        return _detail(visit, status=400, check_in_form=form)
+        return render_visit_page(visit, status=400, check_in_form=form)
     return _apply(
         visit,
         lambda: services.check_in(visit, current_user, lat=form.lat.data, lon=form.lon.data),
@@ -108,7 +131,7 @@ def check_out(visit_id: int) -> Response:
     visit = get_visible_visit(current_user, visit_id)
     form = _checkout_form(visit)
     if not form.validate():
-        return _detail(visit, status=400, check_out_form=form)
+        return render_visit_page(visit, status=400, check_out_form=form)
     return _apply(
         visit,
         lambda: services.check_out(
@@ -127,7 +150,7 @@ def note(visit_id: int) -> Response:
     visit = get_visible_visit(current_user, visit_id)
     form = NoteForm()
     if not form.validate():
-        return _detail(visit, status=400, note_form=form)
+        return render_visit_page(visit, status=400, note_form=form)
     return _apply(
         visit,
         lambda: services.save_note(visit, current_user, form.note.data or ""),
