@@ -1,0 +1,93 @@
+"""The coordinator optimises the demo day in the browser, watches progress, accepts; the
+carer's day then follows the new plan."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+from werkzeug.serving import make_server
+
+from tests.e2e.conftest import PHONE
+from webapp import create_app, tasks
+from webapp.config import TestConfig
+from webapp.demo.services import DEMO_LOGINS, DEMO_PASSWORD
+
+pytestmark = pytest.mark.e2e
+TABLET = {"viewport": {"width": 1024, "height": 1366}, "locale": "fr-FR",
+          "timezone_id": "Europe/Paris"}
+
+
+@pytest.fixture(scope="module")
+def queued_server(migrated_db: Path, road_cache: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve the demo with a real background worker, as in production (no immediate mode)."""
+    db_file = tmp_path_factory.mktemp("rounds") / "demo.sqlite3"
+    shutil.copy(migrated_db, db_file)
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{db_file}"
+        HUEY_IMMEDIATE = False
+        CACHE_DIR = road_cache
+        ROUTING_TIME_LIMIT_S = 6.0
+
+    app = create_app(Config)
+    assert app.test_cli_runner().invoke(args=["demo", "load", "--days", "1"]).exit_code == 0
+    tasks.bind_worker_app(app)
+    consumer = tasks.huey.create_consumer(workers=1, worker_type="thread", periodic=False)
+    consumer.start()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    consumer.stop(graceful=True)
+    tasks.huey.immediate = True
+
+
+def _sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/login")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_coordinator_optimises_accepts_and_the_carer_day_follows(
+    browser: Browser, queued_server: str
+) -> None:
+    coordinator = browser.new_context(**TABLET)
+    page = coordinator.new_page()
+    _sign_in(page, queued_server, DEMO_LOGINS["coordinator"])
+    page.get_by_role("button", name="Optimiser la journée").click()
+    # The page polls while the worker computes: the progress bar shows first.
+    expect(page.locator("progress#run-progress")).to_be_visible()
+    expect(page.get_by_role("button", name="Accepter ce planning")).to_be_visible(
+        timeout=60_000)
+    expect(page.locator("footer")).to_contain_text("© OpenStreetMap contributors")
+    expect(page.locator("#round-map .leaflet-control-attribution")).to_contain_text(
+        "OpenStreetMap contributors")
+    # No map background here (offline): the page says so, and the list below stays complete.
+    expect(page.get_by_text("Fond de carte indisponible")).to_be_visible()
+    # The demo carer's proposed route, in order.
+    planned = []
+    for route in page.locator("details.route", has_text="Marie Lefebvre").all():
+        route.locator("summary").click()  # one route per shift (morning, evening)
+        planned += [re.match(r"(\d\d:\d\d)", t).group(1)  # type: ignore[union-attr]
+                    for t in route.locator("ol li").all_inner_texts() if "pause" not in t]
+    assert planned
+    page.get_by_role("button", name="Accepter ce planning").click()
+    expect(page.get_by_text("Planning appliqué")).to_be_visible()
+    coordinator.close()
+
+    carer = browser.new_context(**PHONE)
+    phone = carer.new_page()
+    _sign_in(phone, queued_server, DEMO_LOGINS["carer"])
+    shown = phone.locator("ol.visits .time").all_inner_texts()
+    assert shown == sorted(shown)
+    assert set(planned) <= set(shown)
+    carer.close()

@@ -1,0 +1,215 @@
+"""Optimising a day on the real road network, previewing it and accepting it."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from tests.helpers import csrf_from, login
+from webapp.timeutil import to_paris, today_paris
+
+# Real street positions in Beausoleil, Cap-d'Ail and Roquebrune (data/demo_streets.csv).
+PLACES = [(43.7436, 7.4235), (43.7239, 7.3987), (43.7634, 7.4840), (43.7478, 7.4290),
+          (43.7520, 7.4400), (43.7300, 7.4050), (43.7600, 7.4700), (43.7450, 7.4180)]
+
+
+def _day(world: Any) -> tuple[Any, list[Any], list[Any]]:
+    org = world.org()
+    day = today_paris() + timedelta(days=1)
+    shift = {str(day.weekday()): [["07:00", "13:30"]]}
+    carers = [world.carer(org, availability=shift, home_lat=lat, home_lon=lon)
+              for lat, lon in PLACES[:2]]
+    visits = []
+    for i, (lat, lon) in enumerate(PLACES):
+        person = world.client(org, lat=lat, lon=lon)
+        person.usual_carers = [carers[i % 2]]
+        visits.append(world.visit(person, None, day=day, start="07:30", end="12:30",
+                                  minutes=30))
+    unreachable = world.client(org, lat=None, lon=None, geocode_status="not_found",
+                               last_name="Sansposition")
+    visits.append(world.visit(unreachable, None, day=day, start="08:00", end="10:00"))
+    world.commit()
+    return org, carers, visits
+
+
+def test_optimise_preview_then_accept(client: FlaskClient, world: Any) -> None:
+    from webapp.audit.models import AuditEvent
+    from webapp.extensions import db
+    from webapp.rounds.models import RoundPlan
+    from webapp.visits.models import Visit
+
+    org, carers, visits = _day(world)
+    user = world.user(org, "coordinator")
+    world.commit()
+    login(client, user.email)
+    day = visits[0].day
+    token = csrf_from(client, f"/planning/?date={day.isoformat()}")
+    started = client.post("/planning/optimiser", data={"csrf_token": token,
+                                                       "date": day.isoformat()})
+    assert started.status_code == 303
+    preview = client.get(started.headers["Location"])
+    body = preview.get_data(as_text=True)
+    assert "Accepter ce planning" in body
+    assert "Sansposition" in body
+    assert "non géolocalisée" in body
+    assert "OpenStreetMap contributors" in body
+    run = db.session.scalar(sa.select(RoundPlan))
+    assert run.status == "done"
+    assert run.result["figures"]["assigned"] == 8
+
+    accept_url = f"/planning/optimisations/{run.id}/accepter"
+    accepted = client.post(accept_url, data={"csrf_token": token})
+    assert accepted.status_code == 303
+    db.session.expire_all()
+    for visit in db.session.scalars(sa.select(Visit)):
+        if visit.client.lat is None:
+            continue
+        assert visit.status == "assigned"
+        start = to_paris(visit.planned_start).time()
+        assert time(7, 30) <= start <= time(12, 0)
+        assert visit.carers[0].id in {c.id for c in carers}
+    # Nobody is in two places at once.
+    for carer in carers:
+        mine = sorted((v.planned_start, v.planned_end) for v in db.session.scalars(
+            sa.select(Visit)) if carer.id in [c.id for c in v.carers])
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(mine))
+    assert db.session.scalar(sa.select(RoundPlan.status)) == "accepted"
+    assert db.session.scalar(sa.select(AuditEvent.user_id).where(
+        AuditEvent.action == "accept_plan")) == user.id
+    again = client.post(accept_url, data={"csrf_token": token}, follow_redirects=True)
+    assert "plus applicable" in again.get_data(as_text=True)
+
+
+def test_htmx_polls_a_progress_fragment(client: FlaskClient, world: Any) -> None:
+    from webapp.extensions import db
+    from webapp.rounds.models import RoundPlan
+
+    org = world.org()
+    user = world.user(org, "coordinator")
+    run = RoundPlan(organisation_id=org.id, day=today_paris(), status="running", step="solving",
+                    time_limit_s=10)
+    db.session.add(run)
+    world.commit()
+    login(client, user.email)
+    fragment = client.get(f"/planning/optimisations/{run.id}", headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body
+    assert 'hx-trigger="every 1s"' in body
+    assert re.search(r'<progress id="run-progress" max="100" value="\d+"', body)
+
+
+def test_other_organisation_cannot_see_or_accept_a_plan(client: FlaskClient,
+                                                        world: Any) -> None:
+    from webapp.extensions import db
+    from webapp.rounds.models import RoundPlan
+
+    org, other = world.org(), world.org()
+    run = RoundPlan(organisation_id=org.id, day=today_paris(), status="done",
+                    result={"routes": []})
+    db.session.add(run)
+    intruder = world.user(other, "coordinator")
+    world.commit()
+    login(client, intruder.email)
+    token = csrf_from(client, "/planning/")
+    assert client.get(f"/planning/optimisations/{run.id}").status_code == 404
+    assert client.post(f"/planning/optimisations/{run.id}/accepter",
+                       data={"csrf_token": token}).status_code == 404
+
+
+def test_absence_offers_a_replan_that_keeps_started_visits(client: FlaskClient,
+                                                           world: Any) -> None:
+    from webapp.extensions import db
+    from webapp.rounds.models import RoundPlan
+    from webapp.visits.models import Visit
+
+    org, carers, visits = _day(world)
+    user = world.user(org, "coordinator")
+    for i, visit in enumerate(visits[:-1]):
+        visit.assignments.clear()
+        db.session.flush()
+        from webapp.visits.services import assign
+
+        assign(visit, [carers[i % 2]], user,
+               planned_start=_at(visit.day, 8 + i // 2, 30 * (i % 2)))
+    world.commit()
+    login(client, user.email)
+    token = csrf_from(client, "/planning/absences")
+    day = visits[0].day
+    response = client.post("/planning/absences", data={
+        "csrf_token": token, "carer_id": carers[0].id, "reason": "Malade",
+        "starts_at": f"{day.isoformat()}T06:00", "ends_at": f"{day.isoformat()}T14:00"})
+    assert response.status_code == 303
+    offer = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Ré-optimiser la journée" in offer
+    started = client.post("/planning/optimiser", data={
+        "csrf_token": token, "date": day.isoformat(), "replan": "1"})
+    assert started.status_code == 303
+    run = db.session.scalar(sa.select(RoundPlan))
+    assert run.replan is True
+    assert run.status == "done"
+    # The absent carer gets nothing; the other one takes what she can.
+    assert {r["carer_id"] for r in run.result["routes"] if r["stops"]} <= {carers[1].id}
+    db.session.expire_all()
+    assert all(carers[0].id not in [c.id for c in v.carers]
+               for v in db.session.scalars(sa.select(Visit)))
+
+
+def test_past_day_cannot_be_optimised(client: FlaskClient, world: Any) -> None:
+    org = world.org()
+    user = world.user(org, "coordinator")
+    world.commit()
+    login(client, user.email)
+    token = csrf_from(client, "/planning/")
+    yesterday = (today_paris() - timedelta(days=1)).isoformat()
+    refused = client.post("/planning/optimiser", data={"csrf_token": token, "date": yesterday})
+    assert refused.status_code == 400
+    assert "passée" in refused.get_data(as_text=True)
+
+
+def _at(day: Any, hour: int, minute: int) -> Any:
+    from webapp.timeutil import paris_datetime
+
+    return paris_datetime(day, time(hour, minute))
+
+
+def test_travel_statement_pays_travel_between_visits_of_a_half_day(
+    client: FlaskClient, world: Any
+) -> None:
+    from webapp.visits.services import assign
+
+    org = world.org()
+    carer = world.carer(org, home_lat=PLACES[0][0], home_lon=PLACES[0][1])
+    other = world.carer(org)
+    user = world.user(org, "coordinator")
+    day = today_paris() - timedelta(days=1)
+    morning = [world.visit(world.client(org, lat=lat, lon=lon), None, day=day, start="07:30",
+                           end="12:30", minutes=30) for lat, lon in PLACES[1:4]]
+    for n, visit in enumerate(morning):
+        assign(visit, [carer], user, planned_start=_at(day, 8 + n, 0))
+    world.commit()
+    login(client, user.email)
+    page = client.get(f"/planning/trajets/{carer.id}?mois={day.strftime('%Y-%m')}")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert day.strftime("%d/%m") in body
+    csv_export = client.get(f"/planning/trajets/{carer.id}?mois={day.strftime('%Y-%m')}"
+                            "&format=csv").get_data(as_text=True)
+    rows = [line.split(";") for line in csv_export.splitlines() if not line.startswith("#")]
+    assert rows[0][0] == "date"
+    day_row = next(r for r in rows if r[0] == day.isoformat())
+    assert int(day_row[1]) == 3
+    assert int(day_row[2]) > 0  # two paid legs between the three morning visits
+    assert float(day_row[4]) > 0
+    assert abs(float(day_row[5]) - round(float(day_row[4]) * 0.38, 2)) <= 0.02
+    assert "OpenStreetMap contributors" in csv_export
+    assert client.get(f"/planning/trajets/{carer.id}?mois=2026-13").status_code == 400
+    # A carer sees her own statement, not a colleague's.
+    client.post("/logout", data={"csrf_token": csrf_from(client, "/planning/")})
+    login(client, carer.user.email)
+    assert client.get(f"/planning/trajets/{carer.id}").status_code == 200
+    assert client.get(f"/planning/trajets/{other.id}").status_code == 404
