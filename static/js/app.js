@@ -6,20 +6,23 @@
   document.addEventListener("htmx:configRequest", function (event) {
     if (token) { event.detail.headers["X-CSRFToken"] = token.content; }
   });
-  // Check-in/out: add the position when the phone gives it quickly; never wait for it.
-  function fillPosition(form) {
-    if (!("geolocation" in navigator)) { return; }
+  // Check-in/out: add the position when the phone gives it quickly, asked only when the
+  // carer taps (never at page load) and never waited for more than a moment.
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt.closest && event.detail.elt.closest("form[data-geo]");
+    var lat = form && form.querySelector('input[name="lat"]');
+    var lon = form && form.querySelector('input[name="lon"]');
+    if (!lat || !lon || lat.value || !("geolocation" in navigator)) { return; }
+    event.preventDefault();
+    var sent = false;
+    function send() { if (!sent) { sent = true; event.detail.issueRequest(true); } }
+    setTimeout(send, 1500);
     navigator.geolocation.getCurrentPosition(function (pos) {
-      var lat = form.querySelector('input[name="lat"]');
-      var lon = form.querySelector('input[name="lon"]');
-      if (lat && lon) { lat.value = pos.coords.latitude.toFixed(6); lon.value = pos.coords.longitude.toFixed(6); }
-    }, function () {}, { maximumAge: 120000, timeout: 3000 });
-  }
-  function scan(root) {
-    (root || document).querySelectorAll("form[data-geo]").forEach(fillPosition);
-  }
-  document.addEventListener("DOMContentLoaded", function () { scan(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { scan(event.target); });
+      lat.value = pos.coords.latitude.toFixed(6);
+      lon.value = pos.coords.longitude.toFixed(6);
+      send();
+    }, send, { maximumAge: 120000, timeout: 1500 });
+  });
   // The language switcher applies on change when scripts run.
   document.addEventListener("change", function (event) {
     if (event.target && event.target.id === "locale") { event.target.form.submit(); }

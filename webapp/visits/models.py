@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.auth.models import User
 from webapp.careplans.models import Intervention
 from webapp.carers.models import Carer
 from webapp.clients.models import Client
@@ -88,3 +89,50 @@ class VisitAssignment(db.Model):
 
     visit: Mapped[Visit] = relationship(back_populates="assignments")
     carer: Mapped[Carer] = relationship()
+
+
+OUTBOX_ACTIONS = ("check_in", "check_out", "note")
+OUTBOX_OUTCOMES = ("applied", "conflict")
+OUTBOX_ACTION_LABELS: dict[str, str] = {
+    "check_in": N_("Arrivée"),
+    "check_out": N_("Départ"),
+    "note": N_("Transmission"),
+}
+
+
+class OutboxRecord(db.Model):
+    """One carer action sent from a phone, stored once per client-generated key.
+
+    A phone may send the same action several times (lost answers, retries after a
+    network failure): the unique key makes the effect happen once, and the stored
+    outcome is what every repeat gets back. An action that no longer fits the visit
+    (reassigned, cancelled, already checked in) is kept with outcome "conflict" and
+    flagged for the coordinator instead of being dropped.
+    """
+
+    __tablename__ = "outbox_record"
+    __table_args__ = (
+        sa.UniqueConstraint("key"),
+        sa.CheckConstraint(f"action IN {OUTBOX_ACTIONS!r}", name="action"),
+        sa.CheckConstraint(f"outcome IN {OUTBOX_OUTCOMES!r}", name="outcome"),
+        sa.Index("ix_outbox_record_org_flagged", "organisation_id", "flagged"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64))
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visit.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(12))
+    # When the carer acted, as the phone saw it (not when the record reached us).
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict[str, object]] = mapped_column(sa.JSON, default=dict)
+    outcome: Mapped[str] = mapped_column(sa.String(12))
+    message: Mapped[str] = mapped_column(sa.String(300), default="")
+    flagged: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+
+    visit: Mapped[Visit] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

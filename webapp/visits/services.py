@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from webapp.audit.services import record
 from webapp.auth.models import User
@@ -12,7 +15,7 @@ from webapp.carers.models import Carer
 from webapp.extensions import db
 from webapp.i18n import N_
 from webapp.timeutil import paris_datetime, to_paris, utcnow
-from webapp.visits.models import Visit, VisitAssignment
+from webapp.visits.models import OutboxRecord, Visit, VisitAssignment
 
 
 class VisitError(ValueError):
@@ -164,3 +167,128 @@ def mark_missed(organisation_id: int, before: date) -> int:
                organisation_id=organisation_id)
     db.session.flush()
     return len(visits)
+
+
+# ----------------------------------------------------------------------------- phone outbox
+# A phone's clock may be a little ahead; a record older than this was kept too long.
+OUTBOX_CLOCK_SKEW = timedelta(minutes=5)
+OUTBOX_MAX_AGE = timedelta(days=3)
+
+
+class OutboxKeyError(ValueError):
+    """The key was already used by another account."""
+
+
+def find_outbox_record(key: str) -> OutboxRecord | None:
+    """Return the stored record of ``key``, if any."""
+    return db.session.scalar(sa.select(OutboxRecord).where(OutboxRecord.key == key))
+
+
+def visit_for_outbox(actor: User, visit_id: int) -> tuple[Visit, bool] | None:
+    """Return the visit an outbox record is about and whether ``actor`` still has it.
+
+    A carer may send a record about a visit that was taken from her since her phone
+    cached it: we accept it (to keep it, flagged) when the visit is in her organisation
+    and she did read it (the audit trail says so); anything else is unknown to her.
+    """
+    from webapp.audit.models import AuditEvent
+    from webapp.policy import visible_visits
+
+    visit = db.session.scalar(visible_visits(actor).where(Visit.id == visit_id))
+    if visit is not None:
+        return visit, True
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or visit.organisation_id != actor.organisation_id:
+        return None
+    seen = db.session.scalar(sa.select(AuditEvent.id).where(
+        AuditEvent.user_id == actor.id, AuditEvent.action == "read_visit",
+        AuditEvent.object_id == visit.id).limit(1))
+    return (visit, False) if seen is not None else None
+
+
+def record_outbox_action(visit: Visit, actor: User, *, key: str, action: str,
+                         captured_at: datetime | None, payload: dict[str, Any],
+                         still_assigned: bool,
+                         apply: Callable[[datetime], object]) -> tuple[OutboxRecord, bool]:
+    """Apply a carer action sent with ``key`` once; return its record and whether it is new.
+
+    The row is inserted before the action is applied, so that two copies of the same
+    record arriving together cannot both apply it: the second one fails on the unique
+    key and gets the first one's record. ``apply`` receives the time to record: the time
+    the phone captured the action, or the time of receipt when the phone's clock is not
+    believable (flagged). A ``VisitError`` from ``apply`` (visit reassigned, cancelled,
+    already checked in...) does not lose the record: it is stored as a conflict, with the
+    reason, and flagged to the coordinator.
+    """
+    existing = find_outbox_record(key)
+    if existing is not None:
+        if existing.user_id != actor.id:
+            raise OutboxKeyError(key)
+        return existing, False
+    now = utcnow()
+    record_row = OutboxRecord(
+        key=key, organisation_id=visit.organisation_id, user_id=actor.id, visit_id=visit.id,
+        action=action, captured_at=captured_at or now, received_at=now, payload=payload,
+        outcome="applied", message="", flagged=False)
+    try:
+        with db.session.begin_nested():
+            db.session.add(record_row)
+    except IntegrityError:
+        existing = find_outbox_record(key)
+        if existing is None:
+            raise
+        if existing.user_id != actor.id:
+            raise OutboxKeyError(key) from None
+        return existing, False
+    at = captured_at
+    notes: list[str] = []
+    if at is None:
+        at = now  # no claim made: the time of receipt is the truth
+    elif at > now + OUTBOX_CLOCK_SKEW or at < now - OUTBOX_MAX_AGE:
+        at = now
+        notes.append(N_("Heure du téléphone incohérente : heure de réception retenue."))
+    if not still_assigned:
+        record_row.outcome = "conflict"
+        notes.insert(0, N_("Cette intervention ne vous est plus attribuée."))
+    else:
+        try:
+            with db.session.begin_nested():
+                apply(at)
+        except VisitError as exc:
+            record_row.outcome = "conflict"
+            notes.insert(0, str(exc))
+    record_row.message = "\n".join(notes)[:300]
+    record_row.flagged = bool(notes)
+    record(actor, f"outbox_{record_row.outcome}", "visit", visit.id, client_id=visit.client_id,
+           key=key, outbox_action=action, captured_at=record_row.captured_at.isoformat())
+    db.session.flush()
+    return record_row, True
+
+
+def flagged_outbox_records(organisation_id: int, *, visit_id: int | None = None,
+                           include_resolved: bool = False) -> list[OutboxRecord]:
+    """Return the flagged phone records of an organisation (or of one visit), newest first."""
+    query = sa.select(OutboxRecord).where(OutboxRecord.organisation_id == organisation_id,
+                                          OutboxRecord.flagged.is_(True))
+    if visit_id is not None:
+        query = query.where(OutboxRecord.visit_id == visit_id)
+    if not include_resolved:
+        query = query.where(OutboxRecord.resolved_at.is_(None))
+    return list(db.session.scalars(query.order_by(OutboxRecord.captured_at.desc())))
+
+
+def count_open_flags(organisation_id: int) -> int:
+    """Return how many flagged phone records still wait for a coordinator."""
+    return db.session.scalar(sa.select(sa.func.count(OutboxRecord.id)).where(
+        OutboxRecord.organisation_id == organisation_id, OutboxRecord.flagged.is_(True),
+        OutboxRecord.resolved_at.is_(None))) or 0
+
+
+def resolve_outbox_flag(record_row: OutboxRecord, actor: User) -> None:
+    """Mark a flagged phone record as seen and handled by a coordinator."""
+    if record_row.resolved_at is None:
+        record_row.resolved_at = utcnow()
+        record_row.resolved_by_id = actor.id
+        record(actor, "resolve_outbox_flag", "visit", record_row.visit_id,
+               client_id=record_row.visit.client_id, key=record_row.key)
+    db.session.flush()
