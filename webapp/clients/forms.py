@@ -21,6 +21,11 @@ from webapp.clients.models import FUNDING
 PHONE = Regexp(r"^[0-9 +().-]{0,30}$", message=_l("Numéro de téléphone invalide."))
 
 
+def _zero(value: int | None) -> int:
+    """An empty count means none."""
+    return value or 0
+
+
 class ClientForm(FlaskForm):
     """Create or edit a client."""
 
@@ -42,11 +47,26 @@ class ClientForm(FlaskForm):
     gir = IntegerField(_l("GIR"), validators=[DataRequired(), NumberRange(1, 6)], default=4)
     funding = SelectField(_l("Financement"), choices=list(FUNDING.items()))
     living_alone = BooleanField(_l("Vit seul·e"))
+    walking_aid = BooleanField(_l("Aide à la marche (canne, déambulateur, fauteuil)"))
+    n_medicines = IntegerField(_l("Nombre de médicaments au long cours"), default=0,
+                               validators=[Optional(), NumberRange(0, 40)], filters=[_zero])
+    n_psychotropics = IntegerField(
+        _l("Dont psychotropes (somnifères, anxiolytiques, antidépresseurs, neuroleptiques)"),
+        default=0, validators=[Optional(), NumberRange(0, 20)], filters=[_zero])
+    antiepileptics = BooleanField(_l("Antiépileptiques"))
+    cognitive_impairment = BooleanField(_l("Troubles cognitifs diagnostiqués"))
+    parkinson = BooleanField(_l("Maladie de Parkinson"))
+    incontinence = BooleanField(_l("Incontinence"))
+    vertigo = BooleanField(_l("Vertiges ou étourdissements"))
     sector_id = SelectField(_l("Secteur"), coerce=int, choices=[])
     usual_carers = SelectMultipleField(_l("Intervenantes habituelles"), coerce=int, choices=[])
     refused_carers = SelectMultipleField(_l("Intervenantes refusées"), coerce=int, choices=[])
     notes = TextAreaField(_l("Remarques"), validators=[Optional(), Length(max=2000)])
     active = BooleanField(_l("Suivi actif"), default=True)
+
+    def validate_n_psychotropics(self, field: IntegerField) -> None:
+        if (field.data or 0) > (self.n_medicines.data or 0):
+            raise ValidationError(_l("Les psychotropes font partie des médicaments comptés."))
 
     def validate_lon(self, field: FloatField) -> None:
         if (field.data is None) != (self.lat.data is None):

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 CLIENT_FIELDS = (
     "first_name", "last_name", "birth_date", "sex", "phone", "address", "postcode", "city",
     "access_notes", "gir", "funding", "living_alone", "notes", "sector_id", "active",
+    "walking_aid", "n_medicines", "n_psychotropics", "antiepileptics", "cognitive_impairment",
+    "parkinson", "incontinence", "vertigo",
 )
 
 

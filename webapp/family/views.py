@@ -13,6 +13,7 @@ from webapp.audit.services import record
 from webapp.clients.models import Client, FamilyLink
 from webapp.extensions import db
 from webapp.htmx import render
+from webapp.observations.services import shared_notes
 from webapp.organisations.models import Organisation
 from webapp.policy import roles_required, visible_clients, visible_visits
 from webapp.timeutil import today_paris
@@ -43,7 +44,8 @@ def index() -> Response:
                                                                           "in_progress")]
         past = [v for v in reversed(mine) if v.status in ("done", "missed", "cancelled")]
         shares_notes = current_user.role == "recipient" or client.id in consented
-        per_client.append((client, upcoming, past, shares_notes))
+        notes = shared_notes(current_user, client.id)
+        per_client.append((client, upcoming, past, shares_notes, notes))
         record(current_user, "read_family_view", "client", client.id, client_id=client.id)
     db.session.commit()
     organisation = db.session.get(Organisation, current_user.organisation_id)

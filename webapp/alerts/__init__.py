@@ -1,0 +1,1 @@
+"""Fall and decline risk scores, change alerts and their review by a coordinator."""

@@ -1,0 +1,1 @@
+"""Carers' observations after a visit: the short form that feeds the risk scores."""
