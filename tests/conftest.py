@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -17,6 +19,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.helpers import PASSWORD
+
+# The task queue's SQLite file lives in the instance folder, chosen at import: keep tests'
+# queue out of the developer's instance/ before webapp is imported.
+os.environ.setdefault("TOURNEE_INSTANCE", tempfile.mkdtemp(prefix="tournee-tests-"))
+
 from webapp import create_app
 from webapp.config import PROJECT_ROOT, TestConfig
 
@@ -32,6 +39,12 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=PROJECT_ROOT, env=env,
                    check=True, capture_output=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def road_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of prepared road graphs for the whole run (building one takes seconds)."""
+    return tmp_path_factory.mktemp("roads")
 
 
 @pytest.fixture
@@ -53,10 +66,10 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(db_path: Path, tmp_path: Path) -> Iterator[Flask]:
+def app(db_path: Path, road_cache: Path) -> Iterator[Flask]:
     class Config(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{db_path}"
-        CACHE_DIR = tmp_path / "cache"
+        CACHE_DIR = road_cache
 
     application = create_app(Config)
     application.test_client_class = IsolatedClient

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, g, request, session
 from flask_babel import gettext
@@ -114,24 +115,29 @@ def _select_locale() -> str:
 
 def _register_blueprints(app: Flask) -> None:
     from webapp.accounts.views import bp as accounts_bp
+    from webapp.alerts.views import bp as alerts_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.careplans.views import bp as careplans_bp
     from webapp.carers.views import bp as carers_bp
     from webapp.clients.views import bp as clients_bp
     from webapp.core.views import bp as core_bp
     from webapp.family.views import bp as family_bp
+    from webapp.observations.views import bp as observations_bp
+    from webapp.offline.views import bp as offline_bp
     from webapp.rounds.views import bp as rounds_bp
     from webapp.visits.views import bp as visits_bp
 
     for bp in (core_bp, auth_bp, visits_bp, clients_bp, carers_bp, careplans_bp, rounds_bp,
-               family_bp, accounts_bp):
+               family_bp, accounts_bp, offline_bp, observations_bp, alerts_bp):
         app.register_blueprint(bp)
 
 
 def _register_cli(app: Flask) -> None:
+    from webapp.alerts.cli import alerts_cli
     from webapp.demo.cli import demo_cli
     from webapp.visits.cli import visits_cli
 
+    app.cli.add_command(alerts_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(visits_cli)
 
@@ -148,9 +154,10 @@ def _register_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        tiles = "{0.scheme}://{0.netloc}".format(urlsplit(app.config["MAP_TILE_URL"]))
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: https://*.tile.openstreetmap.org; "
+            f"default-src 'self'; img-src 'self' data: {tiles}; "
             "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'self'; "
             "form-action 'self'; frame-ancestors 'none'",
         )

@@ -47,6 +47,11 @@ class Config:
     HUEY_URL = os.environ.get("HUEY_URL", "")  # "redis://host:6379/0" scales out; empty = SQLite
     HUEY_IMMEDIATE = False
     SERVICE_PHONE = os.environ.get("SERVICE_PHONE", "")
+    # Map background; the browser fetches tiles when online (nothing else needs the internet).
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    # Optimiser budget per day and sector, and parking/walking time added to each trip.
+    ROUTING_TIME_LIMIT_S = float(os.environ.get("ROUTING_TIME_LIMIT_S", "15"))
+    ROUTING_ACCESS_S = int(os.environ.get("ROUTING_ACCESS_S", "120"))
 
 
 class DevelopmentConfig(Config):
@@ -65,3 +70,6 @@ class TestConfig(DevelopmentConfig):
     GEOCODER_ENABLED = False
     HUEY_IMMEDIATE = True
     LOGIN_MAX_FAILURES = 5
+    ROUTING_TIME_LIMIT_S = 2.0
+    # No test reaches a real tile server: this address refuses connections.
+    MAP_TILE_URL = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"

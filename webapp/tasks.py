@@ -35,6 +35,12 @@ def init_app(app: Flask) -> None:
     huey.immediate = bool(app.config.get("HUEY_IMMEDIATE"))
 
 
+def bind_worker_app(app: Flask) -> None:
+    """Make tasks run against ``app`` (an embedded consumer, e.g. in browser tests)."""
+    global _worker_app
+    _worker_app = app
+
+
 @contextmanager
 def app_context() -> Iterator[Flask]:
     """Give a task an application context: the caller's, or the worker's own app."""
@@ -61,6 +67,12 @@ def with_app(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _import_feature_tasks() -> None:
+    """Register the tasks defined in feature packages (the consumer imports only this module)."""
+    from webapp.alerts import tasks as _alerts_tasks  # noqa: F401
+    from webapp.rounds import tasks as _rounds_tasks  # noqa: F401
+
+
 @huey.periodic_task(crontab(hour="2", minute="15"))
 @with_app
 def expand_upcoming_visits() -> int:
@@ -80,3 +92,6 @@ def expand_upcoming_visits() -> int:
         created += expand_visits(organisation.id, start, start + timedelta(days=14))
     db.session.commit()
     return created
+
+
+_import_feature_tasks()

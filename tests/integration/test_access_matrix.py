@@ -64,6 +64,25 @@ def build(world: Any) -> tuple[dict[str, Any], list[Case], list[str]]:
         "family": world.family(client, share_notes=True),
         "other_org_coordinator": world.user(other_org, "coordinator"),
     }
+    from webapp.rounds.models import RoundPlan
+
+    run = RoundPlan(organisation_id=org.id, day=visit.day, status="done",
+                    result={"routes": [], "figures": {}, "current": {}})
+    world._db().session.add(run)
+    from webapp.timeutil import utcnow
+    from webapp.visits.models import OutboxRecord
+
+    flag = OutboxRecord(key="matrix-key-0001", organisation_id=org.id, user_id=carer.user_id,
+                        visit_id=visit.id, action="note", captured_at=utcnow(),
+                        received_at=utcnow(), payload={}, outcome="conflict",
+                        message="Cette intervention ne vous est plus attribuée.", flagged=True)
+    world._db().session.add(flag)
+    from webapp.alerts.models import RiskAlert
+
+    alert = RiskAlert(organisation_id=org.id, client_id=client.id, kind="change",
+                      item="meal_deficit", message="Appétit en baisse par rapport à d'habitude",
+                      detected_at=utcnow())
+    world._db().session.add(alert)
     world.commit()
     family_link_id = client.family_links[0].id
     secrets = ["Secretname", "Digicode 4242X"]
@@ -92,12 +111,28 @@ def build(world: Any) -> tuple[dict[str, Any], list[Case], list[str]]:
         Case("careplans.detail", "GET", f"/plans/{plan.id}", _staff(200, other_org=404)),
         Case("rounds.board", "GET", "/planning/", _staff(200, other_org=200)),
         Case("rounds.absences", "GET", "/planning/absences", _staff(200, other_org=200)),
+        Case("rounds.travel_statement", "GET", f"/planning/trajets/{carer.id}",
+             {**_staff(200, other_org=404), "carer": 200, "other_carer": 404}),
+        Case("rounds.run", "GET", f"/planning/optimisations/{run.id}",
+             _staff(200, other_org=404)),
         Case("accounts.index", "GET", "/comptes/", _staff(200, other_org=200)),
         Case("accounts.create", "GET", "/comptes/nouveau", _staff(200, other_org=200)),
         Case("auth.settings", "GET", "/mon-compte", {**dict.fromkeys(ROLES, 200),
                                                     "anonymous": 302}),
         Case("family.index", "GET", "/famille/",
              {**dict.fromkeys(ROLES, 403), "anonymous": 302, "recipient": 200, "family": 200}),
+        Case("offline.service_worker", "GET", "/sw.js", dict.fromkeys(ROLES, 200)),
+        Case("offline.manifest", "GET", "/manifest.webmanifest", dict.fromkeys(ROLES, 200)),
+        Case("offline.offline_page", "GET", "/hors-ligne", dict.fromkeys(ROLES, 200)),
+        Case("offline.pages", "GET", "/hors-ligne/pages.json",
+             {**dict.fromkeys(ROLES, 200), "anonymous": 401}),
+        Case("offline.flags", "GET", "/signalements", _staff(200, other_org=200)),
+        Case("observations.edit", "GET", f"/visites/{visit.id}/observation",
+             {**_staff(200, other_org=404), "carer": 200, "other_carer": 404}),
+        Case("alerts.index", "GET", "/alertes/", _staff(200, other_org=200)),
+        Case("alerts.person", "GET", f"/alertes/personnes/{client.id}",
+             _staff(200, other_org=404)),
+        Case("alerts.model_card", "GET", "/alertes/modele", _staff(200, other_org=200)),
         # State-changing routes: forbidden ones must change nothing (checked below).
         Case("visits.note", "POST", f"/visites/{visit.id}/note",
              {**carer_only, "carer": 303, "other_carer": 404}, {"note": "Tout va bien"}),
@@ -118,6 +153,19 @@ def build(world: Any) -> tuple[dict[str, Any], list[Case], list[str]]:
              _staff(400, other_org=404), {"email": "not-an-email"}),
         Case("clients.remove_family", "POST",
              f"/clients/{client.id}/proches/{family_link_id}/retirer", _staff(303, other_org=404)),
+        Case("rounds.optimise_day", "POST", "/planning/optimiser", _staff(303, other_org=303),
+             {"date": visit.day.isoformat()}),
+        Case("rounds.accept", "POST", f"/planning/optimisations/{run.id}/accepter",
+             _staff(303, other_org=404)),
+        Case("offline.resolve", "POST", f"/signalements/{flag.id}/traite",
+             _staff(303, other_org=404)),
+        # Only the carer of the visit records an observation; staff read it.
+        Case("observations.edit", "POST", f"/visites/{visit.id}/observation",
+             {**carer_only, "carer": 303, "other_carer": 404}, {"fall": "none"}),
+        Case("alerts.review", "POST", f"/alertes/{alert.id}/revue", _staff(303, other_org=404),
+             {f"a{alert.id}-action": "nothing"}),
+        # The outbox replay takes JSON with a custom header only: a form post is refused.
+        Case("visits.outbox_sync", "POST", "/visites/envoi", dict.fromkeys(ROLES, 400)),
         Case("auth.set_language", "POST", "/langue", dict.fromkeys(ROLES, 302), {"locale": "fr"}),
         Case("auth.logout", "POST", "/logout", dict.fromkeys(ROLES, 302)),
     ]
@@ -129,10 +177,13 @@ def build(world: Any) -> tuple[dict[str, Any], list[Case], list[str]]:
 def _state(ids: dict[str, Any]) -> tuple[Any, ...]:
     import sqlalchemy as sa
 
+    from webapp.alerts.models import RiskAlert
     from webapp.auth.models import User
     from webapp.careplans.models import Intervention
     from webapp.clients.models import FamilyLink
     from webapp.extensions import db
+    from webapp.observations.models import Observation
+    from webapp.rounds.models import RoundPlan
     from webapp.visits.models import Visit
 
     db.session.expire_all()
@@ -141,7 +192,11 @@ def _state(ids: dict[str, Any]) -> tuple[Any, ...]:
             db.session.get(Intervention, ids["intervention"]) is not None,
             db.session.scalar(sa.select(sa.func.count(FamilyLink.id))),
             tuple(db.session.scalars(sa.select(User.active).order_by(User.id))),
-            db.session.scalar(sa.select(sa.func.count(User.id))))
+            db.session.scalar(sa.select(sa.func.count(User.id))),
+            db.session.scalar(sa.select(sa.func.count(RoundPlan.id))),
+            tuple(db.session.scalars(sa.select(RoundPlan.status).order_by(RoundPlan.id))),
+            db.session.scalar(sa.select(sa.func.count(Observation.id))),
+            tuple(db.session.scalars(sa.select(RiskAlert.status).order_by(RiskAlert.id))))
 
 
 @pytest.mark.parametrize("role", ROLES)
