@@ -31,6 +31,17 @@ def to_paris(moment: datetime) -> datetime:
     return moment.astimezone(PARIS)
 
 
+def parse_device_time(value: str | None) -> datetime | None:
+    """Parse a phone's capture time (ISO 8601 with a zone); None when absent, bad or naive."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """Store aware datetimes as naive UTC and hand them back aware.
 

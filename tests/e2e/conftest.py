@@ -22,6 +22,17 @@ expect.set_options(timeout=15_000)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
+def sign_in(page: Any, base: str, email: str) -> None:
+    """Sign a demo user in through the real form and wait to leave the login page."""
+    from webapp.demo.services import DEMO_PASSWORD
+
+    page.goto(f"{base}/login")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True, "locale": "fr-FR",
          "timezone_id": "Europe/Paris"}

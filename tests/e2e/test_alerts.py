@@ -11,18 +11,10 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import PHONE
-from webapp.demo.services import DEMO_LOGINS, DEMO_PASSWORD
+from tests.e2e.conftest import PHONE, sign_in
+from webapp.demo.services import DEMO_LOGINS
 
 pytestmark = pytest.mark.e2e
-
-
-def _sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_observation_updates_the_score_the_coordinator_sees(
@@ -30,7 +22,7 @@ def test_observation_updates_the_score_the_coordinator_sees(
 ) -> None:
     carer = browser.new_context(**PHONE)
     page = carer.new_page()
-    _sign_in(page, demo_server, DEMO_LOGINS["carer"])
+    sign_in(page, demo_server, DEMO_LOGINS["carer"])
     page.locator("ol.visits li a").first.click()
     page.wait_for_url(re.compile(r"/visites/\d+$"))
     visit_id = int(page.url.rsplit("/", 1)[1])
@@ -49,7 +41,7 @@ def test_observation_updates_the_score_the_coordinator_sees(
 
     office = browser.new_context(**PHONE)
     page = office.new_page()
-    _sign_in(page, demo_server, DEMO_LOGINS["coordinator"])
+    sign_in(page, demo_server, DEMO_LOGINS["coordinator"])
     page.goto(f"{demo_server}/alertes/")
     row = page.locator("table.risks tr", has_text=name)
     expect(row).to_be_visible()

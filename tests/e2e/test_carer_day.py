@@ -7,17 +7,10 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from webapp.demo.services import DEMO_LOGINS, DEMO_PASSWORD
+from tests.e2e.conftest import sign_in
+from webapp.demo.services import DEMO_LOGINS
 
 pytestmark = pytest.mark.e2e
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_demo_carer_sees_todays_visits_in_time_order(page: Page, demo_server: str) -> None:

@@ -25,10 +25,10 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from werkzeug.serving import make_server
 
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, sign_in
 from webapp import create_app
 from webapp.config import PROJECT_ROOT, TestConfig
-from webapp.demo.services import DEMO_LOGINS, DEMO_PASSWORD
+from webapp.demo.services import DEMO_LOGINS
 
 pytestmark = pytest.mark.e2e
 
@@ -160,14 +160,6 @@ def outbox_rows(live: LiveServer, keys: list[str]) -> list[Any]:
                                             .where(OutboxRecord.key.in_(keys)))]
 
     return query(live, run)
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 CACHED_DAY = """async () => {

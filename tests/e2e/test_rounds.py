@@ -13,10 +13,10 @@ import pytest
 from playwright.sync_api import Browser, expect
 from werkzeug.serving import make_server
 
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, sign_in
 from webapp import create_app, tasks
 from webapp.config import TestConfig
-from webapp.demo.services import DEMO_LOGINS, DEMO_PASSWORD
+from webapp.demo.services import DEMO_LOGINS
 
 pytestmark = pytest.mark.e2e
 TABLET = {"viewport": {"width": 1024, "height": 1366}, "locale": "fr-FR",
@@ -49,20 +49,12 @@ def queued_server(migrated_db: Path, road_cache: Path,
     tasks.huey.immediate = True
 
 
-def _sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-
-
 def test_coordinator_optimises_accepts_and_the_carer_day_follows(
     browser: Browser, queued_server: str
 ) -> None:
     coordinator = browser.new_context(**TABLET)
     page = coordinator.new_page()
-    _sign_in(page, queued_server, DEMO_LOGINS["coordinator"])
+    sign_in(page, queued_server, DEMO_LOGINS["coordinator"])
     page.get_by_role("button", name="Optimiser la journée").click()
     # The page polls while the worker computes: the progress bar shows first.
     expect(page.locator("progress#run-progress")).to_be_visible()
@@ -86,7 +78,7 @@ def test_coordinator_optimises_accepts_and_the_carer_day_follows(
 
     carer = browser.new_context(**PHONE)
     phone = carer.new_page()
-    _sign_in(phone, queued_server, DEMO_LOGINS["carer"])
+    sign_in(phone, queued_server, DEMO_LOGINS["carer"])
     shown = phone.locator("ol.visits .time").all_inner_texts()
     assert shown == sorted(shown)
     assert set(planned) <= set(shown)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +28,7 @@ from webapp.observations.models import (
     Observation,
 )
 from webapp.policy import carer_of, get_visible_visit, roles_required
+from webapp.timeutil import parse_device_time
 
 bp = Blueprint("observations", __name__)
 KEY_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -45,17 +45,6 @@ class SaveResult:
     visit: Any = None
     form: ObservationForm | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def parse_captured_at(value: str | None) -> datetime | None:
-    """Parse the phone's capture time (ISO 8601 with a zone); None when absent or naive."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def save_observation(visit_id: int, formdata: Any, *, csrf_check: bool = True) -> SaveResult:
@@ -80,7 +69,7 @@ def save_observation(visit_id: int, formdata: Any, *, csrf_check: bool = True) -
     try:
         result = services.record_observation(
             visit, carer, current_user, form.answers(),
-            recorded_at=parse_captured_at(form.captured_at.data), idempotency_key=key or None)
+            recorded_at=parse_device_time(form.captured_at.data), idempotency_key=key or None)
     except services.ObservationError as exc:
         db.session.rollback()
         return SaveResult(exc.status, {"error": "refused", "message": _(str(exc))}, visit, form)

@@ -17,7 +17,7 @@ from webapp.audit.services import record
 from webapp.extensions import csrf, db
 from webapp.htmx import hx_redirect, render
 from webapp.policy import carer_of, get_visible_visit, may_see_access_notes, roles_required
-from webapp.timeutil import to_paris, today_paris
+from webapp.timeutil import parse_device_time, to_paris, today_paris
 from webapp.visits import services
 from webapp.visits.forms import AssignForm, CancelForm, CheckInForm, CheckOutForm, NoteForm
 from webapp.visits.models import OutboxRecord
@@ -198,17 +198,6 @@ class OutboxResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _parse_at(value: str | None) -> datetime | None:
-    """Parse the phone's capture time (ISO 8601 with a zone); None when absent or naive."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
 def _result_body(row: OutboxRecord, *, duplicate: bool) -> dict[str, Any]:
     reasons = [_(line) for line in row.message.splitlines() if line]
     if row.outcome == "applied":
@@ -261,7 +250,7 @@ def _apply_outbox(visit_id: int, action: str, formdata: Any, *, csrf_check: bool
     try:
         row, created = services.record_outbox_action(
             visit, current_user, key=key, action=action,
-            captured_at=_parse_at(formdata.get("captured_at")), payload=payload,
+            captured_at=parse_device_time(formdata.get("captured_at")), payload=payload,
             still_assigned=still_assigned, apply=apply)
     except services.OutboxKeyError:
         db.session.rollback()
