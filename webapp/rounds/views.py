@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -11,11 +14,14 @@ from werkzeug.wrappers import Response
 from webapp.audit.services import record
 from webapp.carers.forms import AbsenceForm
 from webapp.carers.models import Absence, Carer
+from webapp.carers.services import active_carer_choices
 from webapp.extensions import db
 from webapp.htmx import hx_redirect, render
-from webapp.organisations.models import Sector
-from webapp.policy import get_org_object, roles_required
-from webapp.rounds import services
+from webapp.organisations.models import Organisation, Sector
+from webapp.policy import carer_of, get_org_object, roles_required
+from webapp.rounds import optimise, services, statements
+from webapp.rounds.models import RoundPlan
+from webapp.rounds.tasks import optimise_day as optimise_task
 from webapp.timeutil import PARIS, paris_datetime, to_paris, today_paris, utcnow
 from webapp.visits import services as visit_services
 from webapp.visits.forms import AssignForm, CancelForm
@@ -25,15 +31,6 @@ from webapp.visits.views import parse_day, render_visit_page
 bp = Blueprint("rounds", __name__, url_prefix="/planning")
 
 
-def _carer_choices(form: AssignForm) -> None:
-    carers = db.session.scalars(
-        sa.select(Carer).where(Carer.organisation_id == current_user.organisation_id,
-                               Carer.active.is_(True)).order_by(Carer.last_name)).all()
-    choices = [(0, "—")] + [(c.id, c.full_name) for c in carers]
-    form.carer_1.choices = choices
-    form.carer_2.choices = choices
-
-
 def _board(status: int = 200, forms: dict[int, AssignForm] | None = None) -> Response:
     day = parse_day(request.values.get("date"))
     sector_id = request.values.get("sector", type=int)
@@ -41,10 +38,11 @@ def _board(status: int = 200, forms: dict[int, AssignForm] | None = None) -> Res
     sectors = db.session.scalars(
         sa.select(Sector).where(Sector.organisation_id == current_user.organisation_id)).all()
     assign_forms = forms or {}
+    choices = active_carer_choices(current_user.organisation_id)  # once, for every form
     for visit in board.unassigned:
         if visit.id not in assign_forms:
             form = AssignForm(formdata=None)
-            _carer_choices(form)
+            form.set_carer_choices(choices)
             assign_forms[visit.id] = form
     return render("rounds/board.html", board=board, sectors=sectors, sector_id=sector_id,
                   assign_forms=assign_forms, cancel_form=CancelForm(formdata=None),
@@ -66,7 +64,7 @@ def assign(visit_id: int) -> Response:
     """Assign a visit by hand."""
     visit = get_org_object(Visit, visit_id, current_user)
     form = AssignForm()
-    _carer_choices(form)
+    form.set_carer_choices(active_carer_choices(current_user.organisation_id))
     if form.validate():
         ids = [i for i in (form.carer_1.data, form.carer_2.data) if i]
         carers = [get_org_object(Carer, i, current_user) for i in ids]
@@ -142,11 +140,6 @@ def absences() -> Response:
 @roles_required("coordinator", "admin")
 def optimise_day() -> Response:
     """Start the optimisation of a day (and sector) in the background."""
-    from flask import current_app
-
-    from webapp.rounds.models import RoundPlan
-    from webapp.rounds.tasks import optimise_day as optimise_task
-
     day = parse_day(request.form.get("date"))
     if day < today_paris():
         abort(400, description=_("Une journée passée ne se planifie plus."))
@@ -168,8 +161,6 @@ def optimise_day() -> Response:
 @roles_required("coordinator", "admin")
 def run(run_id: int) -> Response:
     """Show an optimisation: progress while it runs, then the preview to accept."""
-    from webapp.rounds.models import RoundPlan
-
     plan = get_org_object(RoundPlan, run_id, current_user)
     elapsed = 0.0
     if plan.started_at is not None:
@@ -190,9 +181,6 @@ def run(run_id: int) -> Response:
 @roles_required("coordinator", "admin")
 def accept(run_id: int) -> Response:
     """Apply the computed plan to the day."""
-    from webapp.rounds import optimise
-    from webapp.rounds.models import RoundPlan
-
     plan = get_org_object(RoundPlan, run_id, current_user)
     try:
         applied, skipped = optimise.accept(plan, current_user)
@@ -212,15 +200,6 @@ def accept(run_id: int) -> Response:
 @roles_required("coordinator", "admin", "carer")
 def travel_statement(carer_id: int) -> Response:
     """Show (or export as CSV) a carer's monthly travel statement for payroll."""
-    import csv
-    import io
-
-    from flask import current_app, make_response
-
-    from webapp.organisations.models import Organisation
-    from webapp.policy import carer_of
-    from webapp.rounds import statements
-
     carer = get_org_object(Carer, carer_id, current_user)
     if current_user.role == "carer":
         own = carer_of(current_user)

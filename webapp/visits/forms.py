@@ -62,6 +62,10 @@ class AssignForm(FlaskForm):
     start = TimeField(_l("Heure prévue"), validators=[Optional()])
 
 
+    def set_carer_choices(self, choices: list[tuple[int, str]]) -> None:
+        self.carer_1.choices = self.carer_2.choices = choices
+
+
 class CancelForm(FlaskForm):
     """Cancel a visit with a reason."""
 

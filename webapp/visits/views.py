@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from webapp.audit.services import record
+from webapp.carers.services import active_carer_choices
 from webapp.extensions import csrf, db
 from webapp.htmx import hx_redirect, render
 from webapp.policy import carer_of, get_visible_visit, may_see_access_notes, roles_required
@@ -58,17 +59,8 @@ def _checkout_form(visit) -> CheckOutForm:  # type: ignore[no-untyped-def]
 
 def _assign_form(visit) -> AssignForm:  # type: ignore[no-untyped-def]
     """The coordinator's form to (re)assign an open visit, prefilled with its carers."""
-    import sqlalchemy as sa
-
-    from webapp.carers.models import Carer
-    from webapp.extensions import db
-
     form = AssignForm(formdata=None)
-    carers = db.session.scalars(sa.select(Carer).where(
-        Carer.organisation_id == visit.organisation_id, Carer.active.is_(True))
-        .order_by(Carer.last_name)).all()
-    form.carer_1.choices = form.carer_2.choices = [(0, "—")] + [(c.id, c.full_name)
-                                                                 for c in carers]
+    form.set_carer_choices(active_carer_choices(visit.organisation_id))
     ids = [c.id for c in visit.carers] + [0, 0]
     form.carer_1.data, form.carer_2.data = ids[0], ids[1]
     form.start.data = to_paris(visit.planned_start).time() if visit.planned_start else None
