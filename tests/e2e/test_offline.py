@@ -203,6 +203,14 @@ def pending_count(page: Page) -> Any:
     return expect(page.locator("#sync"))
 
 
+def open_first_visit(page: Page, live: LiveServer) -> str:
+    """Open the carer's first assigned visit once the service worker controls the page."""
+    href = first_assigned_visit(page)
+    page.goto(f"{live.url}{href}")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    return href
+
+
 def test_offline_reload_shows_the_day_and_its_visits(page: Page, live: LiveServer,
                                                       reader: str) -> None:
     open_day_offline_ready(page, live, reader)
@@ -228,10 +236,8 @@ def test_offline_reload_shows_the_day_and_its_visits(page: Page, live: LiveServe
 def test_offline_check_in_note_check_out_are_queued_then_delivered_once(
         page: Page, live: LiveServer, carers: Iterator[str]) -> None:
     open_day_offline_ready(page, live, next(carers))
-    href = first_assigned_visit(page)
+    href = open_first_visit(page, live)
     visit_id = int(href.rsplit("/", 1)[1])
-    page.goto(f"{live.url}{href}")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.context.set_offline(True)
     page.get_by_role("button", name="J'arrive").click()
     expect(page.get_by_text("Arrivée enregistrée sur l’appareil")).to_be_visible()
@@ -277,9 +283,7 @@ def test_offline_check_in_note_check_out_are_queued_then_delivered_once(
 def test_server_down_while_online_then_back_everything_arrives(
         page: Page, live: LiveServer, carers: Iterator[str]) -> None:
     open_day_offline_ready(page, live, next(carers))
-    href = first_assigned_visit(page)
-    page.goto(f"{live.url}{href}")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    open_first_visit(page, live)
     live.stop()
     try:
         page.get_by_role("button", name="J'arrive").click()
@@ -300,10 +304,8 @@ def test_server_down_while_online_then_back_everything_arrives(
 def test_a_replay_that_meets_a_cancelled_visit_is_kept_and_flagged(
         page: Page, browser: Browser, live: LiveServer, carers: Iterator[str]) -> None:
     open_day_offline_ready(page, live, next(carers))
-    href = first_assigned_visit(page)
+    href = open_first_visit(page, live)
     visit_id = int(href.rsplit("/", 1)[1])
-    page.goto(f"{live.url}{href}")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.context.set_offline(True)
     page.get_by_role("button", name="J'arrive").click()
     expect(page.locator("#sync")).to_have_attribute("data-count", "1")
@@ -339,9 +341,7 @@ def test_a_replay_that_meets_a_cancelled_visit_is_kept_and_flagged(
 def test_a_refused_replay_stays_on_the_phone_and_asks_for_attention(
         page: Page, live: LiveServer, carers: Iterator[str]) -> None:
     open_day_offline_ready(page, live, next(carers))
-    href = first_assigned_visit(page)
-    page.goto(f"{live.url}{href}")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    open_first_visit(page, live)
     page.context.set_offline(True)
     page.get_by_role("button", name="J'arrive").click()
     expect(page.locator("#sync")).to_have_attribute("data-count", "1")
@@ -437,9 +437,7 @@ def test_a_new_worker_version_activates_with_queued_records_intact(
     from webapp.offline.services import shell_manifest
 
     open_day_offline_ready(page, live, next(carers))
-    href = first_assigned_visit(page)
-    page.goto(f"{live.url}{href}")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    open_first_visit(page, live)
     old = page.locator("#sync").get_attribute("data-version")
     page.context.set_offline(True)
     page.get_by_role("button", name="J'arrive").click()
