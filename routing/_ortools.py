@@ -55,6 +55,8 @@ class NodeModel:
     )
     vehicle_fixed_cost: int = 0
     waiting_per_s: int = 0
+    #: per vehicle: longest span from start to end (amplitude), None for none
+    max_span: list[int | None] = field(default_factory=list)
 
 
 
@@ -166,6 +168,10 @@ def solve_nodes(
         time.CumulVar(routing.End(k)).SetRange(lo, hi)
         routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(k)))
         routing.AddVariableMaximizedByFinalizer(time.CumulVar(routing.Start(k)))
+        span = nm.max_span[k] if nm.max_span else None
+        if span is not None:
+            # Amplitude of the working day: leaving home to coming back, waiting included.
+            time.SetSpanUpperBoundForVehicle(span, k)
 
     # Two-carer visits: different carers, synchronised starts. "Both parts or neither" is
     # not posted as a constraint: OR-Tools inserts one node at a time, so it could never

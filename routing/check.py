@@ -23,7 +23,8 @@ def violations(problem: Problem, plan: Plan) -> list[str]:
     as unassigned with a reason; windows, pinned carers and times; skills; refused carers;
     shifts including travel from and to home; travel time between consecutive stops, breaks
     included; breaks (20 min within every 6 h on duty; meal break when the shift spans
-    lunch); synchronisation; capacity; maximum working time.
+    lunch); synchronisation; capacity; maximum working time; amplitude of the day (leaving
+    home to coming back); the rest owed after the previous working day and before the next.
 
     Parameters
     ----------
@@ -115,6 +116,18 @@ def violations(problem: Problem, plan: Plan) -> list[str]:
             out.append(f"{c.id}: load {load} > capacity {c.capacity}")
         if c.max_work_s is not None and work > c.max_work_s:
             out.append(f"{c.id}: works {work} s > {c.max_work_s}")
+        if r.stops and c.max_amplitude_s is not None:
+            span = r.return_time - r.departure
+            if span > c.max_amplitude_s:
+                out.append(f"{c.id}: amplitude {span} s > {c.max_amplitude_s}")
+        if r.stops and c.previous_end is not None:
+            rest = r.departure - c.previous_end
+            if rest < c.min_rest_s:
+                out.append(f"{c.id}: {rest} s of rest since the previous day < {c.min_rest_s}")
+        if r.stops and c.next_start is not None:
+            rest = c.next_start - r.return_time
+            if rest < c.min_rest_s:
+                out.append(f"{c.id}: {rest} s of rest before the next day < {c.min_rest_s}")
         rule = c.breaks
         if rule is not None and r.stops:
             long_enough = [b for b in breaks if b.end - b.start >= rule.min_break_s]

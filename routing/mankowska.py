@@ -11,18 +11,10 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from routing.model import Carer, Costs, Problem, Sync, TimeWindow, Visit
-from routing.solve import solve
-
-#: Integer units per instance time unit; travel is rounded up so integer plans stay
-#: feasible with the real-valued distances.
-SCALE = 1000
+from routing.hhcrsp import Tasks, search
 
 
 @dataclass(frozen=True)
@@ -95,66 +87,6 @@ def read_mankowska(path: str | Path) -> Mankowska:
     )
 
 
-def mankowska_problem(inst: Mankowska, *, end_slack: float = 1.2) -> Problem:
-    """Express an instance as a :class:`Problem` (place 0 is the depot).
-
-    Processing times in these files do not depend on the carer; the first carer's value
-    is used.
-
-    Parameters
-    ----------
-    inst
-        Instance.
-    end_slack
-        Carers' day ends at ``end_slack`` × (latest due date + longest service + longest
-        trip); see the comment in the code.
-    """
-    last = inst.n_nodes - 1
-    d = np.asarray(inst.dist, dtype=np.float64)[:last, :last]
-    m = np.ceil(np.round(d * SCALE, 6)).astype(np.int64)
-    # No hard end in the paper, but an unbounded day lets first-solution heuristics chain
-    # every patient on a few carers, and a synchronised visit then pins the whole chain
-    # (OR-Tools moves one node at a time). A generous end (latest due date plus the longest
-    # service and trip, +20 %) keeps routes spread; reference plans end well before it.
-    p_max = max(max(x) for row in inst.proc for x in row)
-    d_max = float(np.max(np.asarray(inst.dist)))
-    horizon = int((max(inst.l[1:last]) + p_max + d_max) * end_slack * SCALE)
-    carers = tuple(
-        Carer(
-            id=str(c),
-            shift=TimeWindow(0, horizon),
-            start_place=0,
-            end_place=0,
-            skills=frozenset(f"s{s}" for s, a in enumerate(inst.skills[c]) if a),
-        )
-        for c in range(inst.n_carers)
-    )
-    visits = []
-    for i in range(1, last):
-        srv = inst.services(i)
-        e, due = round(inst.e[i] * SCALE), round(inst.l[i] * SCALE)
-        p0 = round(inst.proc[i][0][srv[0]] * SCALE)
-        two = len(srv) == 2
-        visits.append(
-            Visit(
-                id=str(i),
-                place=i,
-                window=TimeWindow(e, horizon),
-                preferred=TimeWindow(e, due),
-                duration_s=p0,
-                skills=frozenset({f"s{srv[0]}"}),
-                carers_needed=2 if two else 1,
-                sync=Sync(round(inst.mind[i] * SCALE), round(inst.maxd[i] * SCALE))
-                if two
-                else Sync(),
-                second_skills=frozenset({f"s{srv[1]}"}) if two else None,
-                second_duration_s=round(inst.proc[i][0][srv[1]] * SCALE) if two else None,
-            )
-        )
-    costs = Costs(unassigned=10**12, non_usual_carer=0, lateness_per_s=1)
-    return Problem(carers=carers, visits=tuple(visits), travel={"drive": m}, costs=costs)
-
-
 def evaluate(inst: Mankowska, routes: list[dict[str, object]]) -> dict[str, float]:
     """Compute distance and tardiness of routes in the instance's real units."""
     dist = 0.0
@@ -176,8 +108,70 @@ def evaluate(inst: Mankowska, routes: list[dict[str, object]]) -> dict[str, floa
     }
 
 
+def mankowska_tasks(inst: Mankowska) -> tuple[Tasks, list[int]]:
+    """Express an instance as flat :class:`~routing.hhcrsp.Tasks` (one per service).
+
+    Parameters
+    ----------
+    inst
+        Instance.
+
+    Returns
+    -------
+    tuple
+        The tasks and, per task, its 0-based service index.
+    """
+    last = inst.n_nodes - 1
+    node: list[int] = []
+    early: list[float] = []
+    due: list[float] = []
+    partner: list[int] = []
+    first: list[bool] = []
+    min_gap: list[float] = []
+    max_gap: list[float] = []
+    proc: list[list[float]] = []
+    able: list[list[int]] = []
+    service: list[int] = []
+    for i in range(1, last):
+        srv = inst.services(i)
+        two = len(srv) == 2
+        base = len(node)
+        for j, s in enumerate(srv):
+            node.append(i)
+            early.append(inst.e[i])
+            due.append(inst.l[i])
+            partner.append(base + 1 - j if two else -1)
+            first.append(two and j == 0)
+            min_gap.append(inst.mind[i] if two else 0.0)
+            max_gap.append(inst.maxd[i] if two else 0.0)
+            proc.append([inst.proc[i][k][s] for k in range(inst.n_carers)])
+            able.append([k for k in range(inst.n_carers) if inst.skills[k][s]])
+            service.append(s)
+    # The last node is a copy of the depot: every route starts and ends at node 0.
+    dist = [row[:last] for row in inst.dist[:last]]
+    tasks = Tasks(
+        node=node,
+        early=early,
+        due=due,
+        partner=partner,
+        first=first,
+        min_gap=min_gap,
+        max_gap=max_gap,
+        proc=proc,
+        able=able,
+        dist=dist,
+        n_carers=inst.n_carers,
+    )
+    return tasks, service
+
+
 def solve_mankowska(inst: Mankowska, *, time_limit_s: float, seed: int = 0) -> dict[str, object]:
     """Solve an instance and return the JSON document of the CLI.
+
+    Whole patients (both services of a two-carer patient together) are removed and
+    re-inserted by the ruin-and-recreate search of :mod:`routing.hhcrsp`, which schedules
+    every plan exactly; OR-Tools, moving one service at a time, cannot move a synchronised
+    pair once placed.
 
     Parameters
     ----------
@@ -194,93 +188,23 @@ def solve_mankowska(inst: Mankowska, *, time_limit_s: float, seed: int = 0) -> d
         ``objective``, ``distance``, ``total_tardiness``, ``max_tardiness`` and ``routes``
         (``carer``, then ``stops`` of ``node``, 0-based ``service`` and ``start``).
     """
-    t0 = time.perf_counter()
-    problem = mankowska_problem(inst)
-    plan = solve(problem, time_limit_s=time_limit_s * 0.85, seed=seed)
-    if plan.unassigned:
-        # The tight day left someone out: reopen the day and insert them, starting from
-        # the routes found (patients must all be served in this benchmark); whoever is
-        # still out is appended greedily below.
-        rest = max(0.5, time_limit_s - (time.perf_counter() - t0))
-        loose = mankowska_problem(inst, end_slack=10.0)
-        plan = solve(loose, time_limit_s=rest, seed=seed, initial=plan)
-    routes: list[dict[str, object]] = []
-    for r in plan.routes:
-        stops = []
-        for s in r.stops:
-            node = int(s.visit_id)
-            stops.append(
-                {
-                    "node": node,
-                    "service": inst.services(node)[s.part],
-                    "start": s.start / SCALE,
-                }
-            )
-        routes.append({"carer": int(r.carer_id), "stops": stops})
-    missing = [int(u.visit_id) for u in plan.unassigned]
-    if missing:
-        _append_missing(inst, routes, missing)
-        missing = []
+    tasks, service = mankowska_tasks(inst)
+    sol = search(tasks, time_limit_s=time_limit_s, seed=seed)
+    routes: list[dict[str, object]] = [
+        {
+            "carer": k,
+            "stops": [
+                {"node": tasks.node[t], "service": service[t], "start": sol.start[t]}
+                for t in r
+            ],
+        }
+        for k, r in enumerate(sol.routes)
+        if r
+    ]
     out: dict[str, object] = dict(evaluate(inst, routes))
     out["routes"] = routes
-    out["unassigned"] = missing
+    out["unassigned"] = []
     return out
-
-
-def _append_missing(inst: Mankowska, routes: list[dict[str, object]], nodes: list[int]) -> None:
-    """Append patients the search left out at the end of the best carers' routes.
-
-    The paper's day has no hard end, so a patient can always be served last (late, at a
-    tardiness cost); OR-Tools, which moves one visit at a time, sometimes cannot place both
-    parts of a synchronised visit, so this greedy repair keeps every patient served.
-    """
-    by_carer = {int(str(r["carer"])): r for r in routes}
-    for k in range(inst.n_carers):
-        if k not in by_carer:
-            by_carer[k] = {"carer": k, "stops": []}
-            routes.append(by_carer[k])
-
-    def state(k: int) -> tuple[int, float]:
-        stops = by_carer[k]["stops"]
-        if not isinstance(stops, list) or not stops:
-            return 0, 0.0
-        last = stops[-1]
-        node, srv = int(last["node"]), int(last["service"])
-        return node, float(last["start"]) + inst.proc[node][k][srv]
-
-    def arrival(k: int, i: int) -> float:
-        node, free = state(k)
-        return max(free + inst.dist[node][i], inst.e[i])
-
-    for i in nodes:
-        srv = inst.services(i)
-        able = [[k for k in range(inst.n_carers) if inst.skills[k][s]] for s in srv]
-        if len(srv) == 1:
-            k = min(able[0], key=lambda k: arrival(k, i))
-            _stops(by_carer[k]).append({"node": i, "service": srv[0], "start": arrival(k, i)})
-            continue
-        best: tuple[float, int, int, float, float] | None = None
-        for k1 in able[0]:
-            for k2 in able[1]:
-                if k1 == k2:
-                    continue
-                t1, a2 = arrival(k1, i), arrival(k2, i)
-                t2 = max(a2, t1 + inst.mind[i])
-                t1 = max(t1, t2 - inst.maxd[i])
-                if best is None or t2 < best[0]:
-                    best = (t2, k1, k2, t1, t2)
-        if best is None:
-            continue
-        _, k1, k2, t1, t2 = best
-        _stops(by_carer[k1]).append({"node": i, "service": srv[0], "start": t1})
-        _stops(by_carer[k2]).append({"node": i, "service": srv[1], "start": t2})
-
-
-def _stops(route: dict[str, object]) -> list[dict[str, object]]:
-    stops = route["stops"]
-    if not isinstance(stops, list):
-        raise TypeError("stops must be a list")
-    return stops
 
 
 def check_mankowska(inst: Mankowska, doc: dict[str, object]) -> list[str]:

@@ -101,6 +101,17 @@ class Carer:
         Capacity for problems with demands (Solomon); home care leaves it at 0.
     name
         Display name, used in reasons.
+    max_amplitude_s
+        Longest span from leaving ``start_place`` to reaching ``end_place`` (amplitude of
+        the working day, breaks and waiting included), ``None`` for none.
+    previous_end
+        When the carer's previous working day ended, in seconds from this day's midnight
+        (negative for the evening before), ``None`` when unknown or long ago.
+    next_start
+        When the carer's next working day starts, in seconds from this day's midnight
+        (e.g. ``24 * 3600 + 7 * 3600`` for 7:00 the next day), ``None`` when unknown.
+    min_rest_s
+        Rest owed between two working days (11 h in the BAD agreement).
     """
 
     id: str
@@ -114,11 +125,28 @@ class Carer:
     breaks: BreakRule | None = None
     capacity: int = 0
     name: str = ""
+    max_amplitude_s: int | None = None
+    previous_end: int | None = None
+    next_start: int | None = None
+    min_rest_s: int = 11 * 3600
 
     @property
     def label(self) -> str:
         """Return the name to show a coordinator."""
         return self.name or self.id
+
+    @property
+    def available(self) -> TimeWindow | None:
+        """Return the shift shortened by the rest owed around the previous and next days.
+
+        ``None`` when the rest leaves no time at all: the carer can take no visit.
+        """
+        lo, hi = self.shift.start, self.shift.end
+        if self.previous_end is not None:
+            lo = max(lo, self.previous_end + self.min_rest_s)
+        if self.next_start is not None:
+            hi = min(hi, self.next_start - self.min_rest_s)
+        return TimeWindow(lo, hi) if lo <= hi else None
 
 
 @dataclass(frozen=True)

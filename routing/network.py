@@ -14,6 +14,7 @@ import hashlib
 import math
 import re
 import tempfile
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -389,7 +390,8 @@ def load_network(pbf: str | Path, mode: str, cache_dir: str | Path) -> RoadNetwo
     else:
         net = build_network(pbf, mode)
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
+        # A name of its own: two workers building the same graph must not rename each other's.
+        tmp = cache.with_suffix(f".{uuid.uuid4().hex}.tmp.npz")
         np.savez_compressed(
             tmp,
             lat=net.lat,

@@ -5,9 +5,8 @@ Revises: c3e7f2a9b407
 Create Date: 2026-11-29 09:15:00
 
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
-
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd4f8a3b0c508'
@@ -17,8 +16,12 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('visit_assignment', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('travel_min', sa.SmallInteger(), nullable=True))
+        batch_op.add_column(sa.Column('travel_from_id', sa.Integer(), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('visit_assignment', schema=None) as batch_op:
+        batch_op.drop_column('travel_from_id')
+        batch_op.drop_column('travel_min')

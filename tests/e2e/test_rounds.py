@@ -67,10 +67,16 @@ def test_coordinator_optimises_accepts_and_the_carer_day_follows(
     expect(page.get_by_text("Fond de carte indisponible")).to_be_visible()
     # The demo carer's proposed route, in order.
     planned = []
+    travel: dict[str, str] = {}
     for route in page.locator("details.route", has_text="Marie Lefebvre").all():
         route.locator("summary").click()  # one route per shift (morning, evening)
-        planned += [re.match(r"(\d\d:\d\d)", t).group(1)  # type: ignore[union-attr]
-                    for t in route.locator("ol li").all_inner_texts() if "pause" not in t]
+        for text in route.locator("ol li").all_inner_texts():
+            if "pause" in text:
+                continue
+            m = re.match(r"(\d\d:\d\d).*· (\d+) min de trajet", text)
+            assert m, text
+            planned.append(m.group(1))
+            travel[m.group(1)] = m.group(2)
     assert planned
     page.get_by_role("button", name="Accepter ce planning").click()
     expect(page.get_by_text("Planning appliqué")).to_be_visible()
@@ -82,4 +88,15 @@ def test_coordinator_optimises_accepts_and_the_carer_day_follows(
     shown = phone.locator("ol.visits .time").all_inner_texts()
     assert shown == sorted(shown)
     assert set(planned) <= set(shown)
+    # Travel minutes between stops come from the accepted plan.
+    minutes = {}
+    for item in phone.locator("ol.visits li").all():
+        line = item.locator("p.travel")
+        if line.count():
+            minutes[item.locator(".time").inner_text()] = line.get_attribute("data-travel-min")
+    assert minutes
+    assert all(travel.get(at) == m for at, m in minutes.items())
+    first = phone.locator("ol.visits li").first.locator("p.travel")
+    if first.count():  # the day's first visit, when planned by the optimiser, is from home
+        expect(first).to_contain_text("depuis le domicile")
     carer.close()

@@ -85,6 +85,77 @@ def test_optimise_preview_then_accept(client: FlaskClient, world: Any) -> None:
     assert "plus applicable" in again.get_data(as_text=True)
 
 
+def test_carer_day_shows_travel_minutes_of_the_accepted_plan(app: Any, client: FlaskClient,
+                                                             world: Any) -> None:
+    from webapp.extensions import db
+    from webapp.rounds.models import RoundPlan
+    from webapp.visits.models import Visit
+
+    org, carers, visits = _day(world)
+    user = world.user(org, "coordinator")
+    world.commit()
+    login(client, user.email)
+    day = visits[0].day
+    token = csrf_from(client, f"/planning/?date={day.isoformat()}")
+    client.post("/planning/optimiser", data={"csrf_token": token, "date": day.isoformat()})
+    run = db.session.scalar(sa.select(RoundPlan))
+    assert client.post(f"/planning/optimisations/{run.id}/accepter",
+                       data={"csrf_token": token}).status_code == 303
+    routes = {r["carer_id"]: r["stops"] for r in run.result["routes"]}
+    assert routes
+    for carer in carers:
+        if carer.id not in routes:
+            continue
+        page = app.test_client()
+        login(page, carer.user.email)
+        body = page.get(f"/ma-journee?date={day.isoformat()}").get_data(as_text=True)
+        shown = re.findall(r'data-visit-id="(\d+)">\s*<p class="travel" data-travel-min="(\d+)"',
+                           body)
+        # Every stop of her accepted round shows the plan's road minutes from the stop before.
+        assert shown == [(str(s["visit_id"]), str(s["travel_min"])) for s in routes[carer.id]]
+        assert "depuis le domicile" in body
+    # A visit moved by hand since: the minutes after it no longer hold and are not shown.
+    carer = next(c for c in carers if len(routes.get(c.id, [])) >= 2)
+    first, second = routes[carer.id][0]["visit_id"], routes[carer.id][1]["visit_id"]
+    other = next(c for c in carers if c.id != carer.id)
+    moved = db.session.get(Visit, first)
+    url = f"/planning/visites/{moved.id}/attribuer"
+    assert client.post(url, data={"csrf_token": token, "carer_1": other.id}).status_code == 303
+    page = app.test_client()
+    login(page, carer.user.email)
+    body = page.get(f"/ma-journee?date={day.isoformat()}").get_data(as_text=True)
+    assert f'data-visit-id="{second}"' in body
+    assert not re.search(rf'data-visit-id="{second}">\s*<p class="travel"', body)
+
+
+def test_rest_after_a_late_evening_is_respected(client: FlaskClient, world: Any) -> None:
+    from webapp.extensions import db
+    from webapp.rounds.models import RoundPlan
+
+    org = world.org()
+    day = today_paris() + timedelta(days=1)
+    shifts = {str(d.weekday()): [["07:00", "23:30"]] for d in (day, day - timedelta(days=1))}
+    (lat, lon), (lat2, lon2) = PLACES[0], PLACES[1]
+    late, rested = (world.carer(org, availability=shifts, home_lat=lat, home_lon=lon)
+                    for _ in range(2))
+    person = world.client(org, lat=lat2, lon=lon2)
+    person.usual_carers = [late]
+    # Yesterday, her last visit ended at 22:45: no work for her before 9:45 today.
+    world.visit(person, [late], day=day - timedelta(days=1), start="22:00", end="22:45",
+                minutes=45)
+    early = world.visit(person, None, day=day, start="07:30", end="08:30", minutes=30)
+    user = world.user(org, "coordinator")
+    world.commit()
+    login(client, user.email)
+    token = csrf_from(client, f"/planning/?date={day.isoformat()}")
+    client.post("/planning/optimiser", data={"csrf_token": token, "date": day.isoformat()})
+    run = db.session.scalar(sa.select(RoundPlan))
+    assert run.status == "done"
+    carers_of = {s["visit_id"]: r["carer_id"] for r in run.result["routes"] for s in r["stops"]}
+    # The usual carer is the cheaper choice, but the rest owed rules her out.
+    assert carers_of[early.id] == rested.id
+
+
 def test_htmx_polls_a_progress_fragment(client: FlaskClient, world: Any) -> None:
     from webapp.extensions import db
     from webapp.rounds.models import RoundPlan
@@ -101,6 +172,30 @@ def test_htmx_polls_a_progress_fragment(client: FlaskClient, world: Any) -> None
     assert "<html" not in body
     assert 'hx-trigger="every 1s"' in body
     assert re.search(r'<progress id="run-progress" max="100" value="\d+"', body)
+
+
+def test_a_run_whose_worker_died_is_shown_as_failed(client: FlaskClient, world: Any) -> None:
+    from webapp.extensions import db
+    from webapp.rounds.models import STALE_AFTER_S, RoundPlan
+    from webapp.timeutil import utcnow
+
+    org = world.org()
+    user = world.user(org, "coordinator")
+    started = utcnow() - timedelta(seconds=10 + STALE_AFTER_S + 60)
+    dead = RoundPlan(organisation_id=org.id, day=today_paris(), status="running",
+                     step="solving", time_limit_s=10, started_at=started)
+    alive = RoundPlan(organisation_id=org.id, day=today_paris(), status="running",
+                      step="solving", time_limit_s=10, started_at=utcnow())
+    db.session.add_all([dead, alive])
+    world.commit()
+    login(client, user.email)
+    body = client.get(f"/planning/optimisations/{dead.id}").get_data(as_text=True)
+    assert "Le calcul a échoué" in body
+    assert 'hx-trigger="every 1s"' not in body
+    db.session.expire_all()
+    assert db.session.get(RoundPlan, dead.id).status == "failed"
+    still = client.get(f"/planning/optimisations/{alive.id}").get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' in still
 
 
 def test_other_organisation_cannot_see_or_accept_a_plan(client: FlaskClient,

@@ -12,6 +12,9 @@ from webapp.extensions import db
 from webapp.timeutil import UTCDateTime, utcnow
 
 RUN_STATUSES = ("queued", "running", "done", "failed", "accepted")
+#: Seconds beyond its time limit after which a running optimisation is taken for dead (building
+#: the road graph from the OSM file on a cold cache takes well under a minute).
+STALE_AFTER_S = 300
 
 
 class RoundPlan(db.Model):
@@ -40,3 +43,10 @@ class RoundPlan(db.Model):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     result: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     error: Mapped[str] = mapped_column(sa.Text, default="")
+
+    def is_stale(self, now: datetime) -> bool:
+        """Whether a running optimisation outlived any honest run: its worker died mid-solve
+        (``kill -9``, a redeploy), and huey will not run it again."""
+        if self.status != "running" or self.started_at is None:
+            return False
+        return (now - self.started_at).total_seconds() > self.time_limit_s + STALE_AFTER_S

@@ -28,7 +28,7 @@ from webapp.extensions import db
 from webapp.i18n import N_
 from webapp.rounds.models import RoundPlan
 from webapp.timeutil import paris_datetime, to_paris, utcnow
-from webapp.visits.models import OPEN_STATUSES, Visit
+from webapp.visits.models import OPEN_STATUSES, Visit, VisitAssignment
 from webapp.visits.services import VisitError, assign
 
 MODES = {"car": Mode.DRIVE, "bike": Mode.BIKE, "foot": Mode.WALK}
@@ -89,6 +89,33 @@ def _shifts(carer: Carer, day: date, absences: Sequence[Absence]) -> list[tuple[
     return [(a, b) for a, b in pieces if b - a >= MIN_SHIFT_S]
 
 
+def _rest_bounds(organisation_id: int, day: date) -> dict[int, tuple[int | None, int | None]]:
+    """Return, per carer, when her work ends the day before and starts the day after.
+
+    Seconds from midnight of ``day`` (negative for the evening before); the 11 hours of
+    rest owed between working days are counted from them. A visit without a planned time
+    counts from its window (latest end before, earliest start after).
+    """
+    rows = db.session.execute(
+        sa.select(VisitAssignment.carer_id, Visit.day, Visit.planned_start, Visit.planned_end,
+                  Visit.window_start, Visit.window_end)
+        .join(Visit, Visit.id == VisitAssignment.visit_id)
+        .where(Visit.organisation_id == organisation_id,
+               Visit.day.in_((day - timedelta(days=1), day + timedelta(days=1))),
+               Visit.status.in_((*OPEN_STATUSES, "in_progress", "done")))).all()
+    out: dict[int, tuple[int | None, int | None]] = {}
+    for carer_id, when, p_start, p_end, w_start, w_end in rows:
+        before, after = out.get(carer_id, (None, None))
+        if when < day:
+            end = of_day(day, p_end) if p_end else of_day(day, paris_datetime(when, w_end))
+            before = end if before is None else max(before, end)
+        else:
+            start = of_day(day, p_start) if p_start else of_day(day, paris_datetime(when, w_start))
+            after = start if after is None else min(after, start)
+        out[carer_id] = (before, after)
+    return out
+
+
 def _breaks(start: int, end: int) -> BreakRule | None:
     """Owe a meal break when the shift covers lunch, a short break after six hours."""
     if start <= LUNCH[0] and end >= LUNCH[1]:
@@ -141,7 +168,9 @@ def build_day(organisation_id: int, day: date, sector_id: int | None, *, pbf: Pa
     routing_carers: list[RCarer] = []
     carer_map: dict[str, Carer] = {}
     shift_ids: dict[int, list[str]] = {}
+    rest = _rest_bounds(organisation_id, day)
     for carer in carer_rows:
+        previous_end, next_start = rest.get(carer.id, (None, None))
         home = place(carer.home_lat, carer.home_lon) if carer.home_lat is not None \
             and carer.home_lon is not None else place(*centre)
         mine = [a for a in absences if a.carer_id == carer.id]
@@ -154,7 +183,8 @@ def build_day(organisation_id: int, day: date, sector_id: int | None, *, pbf: Pa
             routing_carers.append(RCarer(
                 id=rid, shift=TimeWindow(start, end), start_place=home, end_place=home,
                 skills=frozenset(carer.skills), mode=MODES.get(carer.travel_mode, Mode.DRIVE),
-                breaks=_breaks(start, end), name=carer.full_name))
+                breaks=_breaks(start, end), name=carer.full_name,
+                previous_end=previous_end, next_start=next_start))
 
     def ids_of(carers: Sequence[Carer]) -> frozenset[str]:
         return frozenset(rid for c in carers for rid in shift_ids.get(c.id, []))
@@ -325,6 +355,7 @@ def accept(run: RoundPlan, actor: Any) -> tuple[int, list[str]]:
             if stop["part"] == 0:
                 starts[stop["visit_id"]] = stop["start"]
     applied, skipped = 0, []
+    followed: set[int] = set()
     carers = {c.id: c for c in db.session.scalars(sa.select(Carer).where(
         Carer.organisation_id == run.organisation_id))}
     for visit_id, parts in wanted.items():
@@ -338,13 +369,16 @@ def accept(run: RoundPlan, actor: Any) -> tuple[int, list[str]]:
         start = paris_datetime(run.day, time.fromisoformat(starts[visit_id]))
         if [c.id for c in visit.carers] == [c.id for c in chosen] and \
                 visit.planned_start == start:
+            followed.add(visit_id)
             continue
         try:
             with db.session.begin_nested():
                 assign(visit, chosen, actor, planned_start=start)
             applied += 1
+            followed.add(visit_id)
         except VisitError:
             skipped.append(visit.client.full_name)
+    _record_travel(run, followed)
     run.status = "accepted"
     run.accepted_by_id = getattr(actor, "id", None)
     run.accepted_at = utcnow()
@@ -352,3 +386,23 @@ def accept(run: RoundPlan, actor: Any) -> tuple[int, list[str]]:
            skipped=len(skipped))
     db.session.flush()
     return applied, skipped
+
+
+def _record_travel(run: RoundPlan, followed: set[int]) -> None:
+    """Store each carer's travel minutes to the visits of the accepted plan.
+
+    Each assignment keeps the minutes from the previous stop of the carer's round and which
+    visit that stop was (``None``: from home), so the carer's day shows them only while
+    that is still the visit before.
+    """
+    rows = db.session.scalars(sa.select(VisitAssignment).where(
+        VisitAssignment.visit_id.in_(followed))) if followed else []
+    by_key = {(row.visit_id, row.carer_id): row for row in rows}
+    for route in run.result.get("routes", []):
+        previous: int | None = None
+        for stop in route["stops"]:
+            row = by_key.get((stop["visit_id"], route["carer_id"]))
+            if row is not None:
+                row.travel_min = int(stop["travel_min"])
+                row.travel_from_id = previous
+            previous = stop["visit_id"]

@@ -55,6 +55,8 @@ def _board(status: int = 200, forms: dict[int, AssignForm] | None = None) -> Res
 @roles_required("coordinator", "admin")
 def board() -> Response:
     """Show the day's visits per carer and the ones left to assign."""
+    record(current_user, "read_board", "visit", None, day=request.args.get("date", "")[:10])
+    db.session.commit()
     return _board()
 
 
@@ -162,6 +164,11 @@ def optimise_day() -> Response:
 def run(run_id: int) -> Response:
     """Show an optimisation: progress while it runs, then the preview to accept."""
     plan = get_org_object(RoundPlan, run_id, current_user)
+    if plan.is_stale(utcnow()):
+        # Its worker died: say so instead of a progress bar that never ends.
+        plan.status, plan.finished_at = "failed", utcnow()
+        plan.error = "interrupted: the worker stopped during the calculation"
+        db.session.commit()
     elapsed = 0.0
     if plan.started_at is not None:
         elapsed = ((plan.finished_at or utcnow()) - plan.started_at).total_seconds()
@@ -173,6 +180,9 @@ def run(run_id: int) -> Response:
     map_routes = [{"carer": r["carer"], "stops": [[s["lat"], s["lon"], s["client"]]
                                                   for s in r["stops"] if s.get("lat") is not None]}
                   for r in result.get("routes", []) if r["stops"]]
+    if plan.status in ("done", "accepted"):  # the preview names clients; progress polls do not
+        record(current_user, "read_round_plan", "round_plan", plan.id)
+        db.session.commit()
     return render("rounds/run.html", "rounds/_progress.html", plan=plan, percent=percent,
                   carers=carers, result=result, map_routes=map_routes)
 

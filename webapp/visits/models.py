@@ -86,6 +86,11 @@ class VisitAssignment(db.Model):
     visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visit.id"), index=True)
     carer_id: Mapped[int] = mapped_column(sa.ForeignKey("carer.id"), index=True)
     position: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    # Travel from the previous stop of this carer's accepted round (the optimiser's road
+    # times): ``travel_from_id`` is that stop's visit, ``None`` when she comes from home.
+    # Valid only while the previous visit on her day is still that one (see services).
+    travel_min: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    travel_from_id: Mapped[int | None] = mapped_column(sa.Integer)
 
     visit: Mapped[Visit] = relationship(back_populates="assignments")
     carer: Mapped[Carer] = relationship()

@@ -15,7 +15,10 @@ SKILLS = ("toilette", "transferts", "soins")
 
 @st.composite
 def days(draw: st.DrawFn) -> Problem:
-    """Draw a small day: 2-4 carers, 1-7 visits, skills, pins, two-carer visits, breaks."""
+    """Draw a small day: 2-4 carers, 1-7 visits, skills, pins, two-carer visits, breaks.
+
+    Carers may have a maximum amplitude and the rest owed around the neighbouring days.
+    """
     n_places = draw(st.integers(2, 7))
     coords = [(0, 0)] + [
         (draw(st.integers(0, 12)), draw(st.integers(0, 12))) for _ in range(n_places - 1)
@@ -34,6 +37,13 @@ def days(draw: st.DrawFn) -> Problem:
                 mode=draw(st.sampled_from(["drive", "bike"])),  # type: ignore[arg-type]
                 max_work_s=draw(st.none() | st.integers(2, 8).map(lambda h: h * H)),
                 breaks=draw(st.none() | st.just(BreakRule())),
+                max_amplitude_s=draw(st.none() | st.integers(2, 9).map(lambda h: h * H)),
+                # The previous day ended between 18:00 and 23:30 the evening before; the
+                # next starts between 5:00 and 9:00 the morning after (seconds from today).
+                previous_end=draw(st.none() | st.integers(-6 * 4, -2).map(lambda q: q * 15 * M)),
+                next_start=draw(
+                    st.none() | st.integers(29 * 4, 33 * 4).map(lambda q: q * 15 * M)
+                ),
             )
         )
     ids = [c.id for c in carers]

@@ -148,6 +148,63 @@ def test_max_work_is_a_hard_cap() -> None:
     assert 1 <= plan.figures.assigned < 5
 
 
+def test_max_amplitude_is_a_hard_cap() -> None:
+    # An early and a late visit 9 h apart: with an 8 h amplitude one carer cannot do both.
+    coords = [(0, 0), (1, 0), (2, 0)]
+    early = visit("early", 1, 8 * H, 8 * H + 30 * M)
+    late = visit("late", 2, 17 * H, 17 * H + 30 * M)
+    free = make_problem([carer("anne", 7 * H, 20 * H)], [early, late], coords)
+    assert solve(free, time_limit_s=LIMIT).figures.assigned == 2
+    capped = make_problem(
+        [carer("anne", 7 * H, 20 * H, max_amplitude_s=8 * H)], [early, late], coords
+    )
+    plan = solve(capped, time_limit_s=LIMIT)
+    assert violations(capped, plan) == []
+    assert plan.figures.assigned == 1
+    route = plan.routes[0]
+    assert route.return_time - route.departure <= 8 * H
+
+
+def test_rest_between_days_shortens_the_shift() -> None:
+    # Anne finished at 23:00 yesterday: 11 h of rest rule out her 8:30 visit, not the 10:30 one.
+    coords = [(0, 0), (1, 0), (2, 0)]
+    visits = [
+        visit("v830", 1, 8 * H + 30 * M, 8 * H + 30 * M),
+        visit("v1030", 2, 10 * H + 30 * M, 11 * H),
+    ]
+    anne = carer("anne", 7 * H, 14 * H, previous_end=-1 * H)
+    p = make_problem([anne], visits, coords)
+    plan = solve(p, time_limit_s=LIMIT)
+    assert violations(p, plan) == []
+    assert set(plan.assignment()) == {"v1030"}
+    assert plan.routes[0].departure >= 10 * H
+    # Starting at 7:00 tomorrow, she must be home by 20:00 today.
+    evening = [visit("v19", 1, 19 * H, 19 * H + 30 * M), visit("v20", 2, 20 * H, 20 * H + 30 * M)]
+    beatrice = carer("beatrice", 17 * H, 23 * H, next_start=31 * H)
+    q = make_problem([beatrice], evening, coords)
+    plan = solve(q, time_limit_s=LIMIT)
+    assert violations(q, plan) == []
+    assert set(plan.assignment()) == {"v19"}
+    assert plan.routes[0].return_time <= 20 * H
+
+
+def test_checker_catches_amplitude_and_rest() -> None:
+    coords = [(0, 0), (1, 0), (2, 0)]
+    visits = [visit("a", 1, 8 * H, 8 * H), visit("b", 2, 16 * H, 16 * H)]
+    loose = make_problem([carer("anne", 7 * H, 20 * H)], visits, coords)
+    plan = solve(loose, time_limit_s=LIMIT)
+    assert violations(loose, plan) == []
+    tight = [
+        carer("anne", 7 * H, 20 * H, max_amplitude_s=6 * H),
+        carer("anne", 7 * H, 20 * H, previous_end=-2 * H),
+        carer("anne", 7 * H, 20 * H, next_start=24 * H + 3 * H),
+    ]
+    expected = ("amplitude", "since the previous day", "before the next day")
+    for c, words in zip(tight, expected, strict=True):
+        found = violations(make_problem([c], visits, coords), plan)
+        assert any(words in v for v in found), found
+
+
 def test_modes_use_their_own_matrix(morning: Problem) -> None:
     slow = replace(morning.carers[0], mode="walk")  # type: ignore[arg-type]
     p = replace(morning, carers=(slow, morning.carers[1]))
