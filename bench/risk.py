@@ -29,7 +29,12 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import spearmanr
 
-from risk.change import PopulationBaseline, detect_changes_table, group_alert_days
+from risk.change import (
+    ChangeDetector,
+    PopulationBaseline,
+    detect_changes_table,
+    group_alert_days,
+)
 from risk.cohort import FALL_LOG_OR, PREVALENCE, Cohort, generate_cohort
 from risk.evaluate import (
     Baselines,
@@ -99,13 +104,22 @@ def evaluate_outcome(
     return out
 
 
-def change_benchmark(n_persons: int, seed: int) -> tuple[float, float, float, float]:
+def change_benchmark(
+    n_persons: int, seed: int, detector: ChangeDetector | None = None
+) -> tuple[float, float, float, float]:
     """Return median delay (visits), detection share, false alerts per 6 months (explained by
     latent worsening) and the stricter count (only shocks and steps explain an alert)."""
-    cohort = generate_cohort(n_persons, seed=seed)
+    return change_metrics(generate_cohort(n_persons, seed=seed), detector)
+
+
+def change_metrics(
+    cohort: Cohort, detector: ChangeDetector | None = None
+) -> tuple[float, float, float, float]:
+    """Measure a change detector on a generated cohort; see :func:`change_benchmark`."""
+    n_persons = len(cohort.persons)
     table = cohort.observations
     population = PopulationBaseline.from_table(table)
-    alerts = detect_changes_table(table, population)
+    alerts = detect_changes_table(table, population, detector)
     day0 = _day0(cohort)
     index = {pid: i for i, pid in enumerate(table.person_ids)}
     alert_days: dict[int, list[float]] = {}

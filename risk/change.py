@@ -7,9 +7,12 @@ visit, shrunk toward the population when the person has few visits (new clients)
 time between visits (lambda = 1 - exp(-dt / tau)); yes/no items with a Bernoulli CUSUM
 (Page 1954) tuned to detect an odds ratio ``cusum_odds_ratio``. A composite statistic, the
 mean of the few largest standardised EWMAs of all items, catches a shift spread over several
-items (a "domain" such as nutrition) before any single item is conclusive. Only worsening is
-reported. After an alert the item's statistic restarts and stays quiet for
-``refractory_days``.
+items before any single item is conclusive, and a domain CUSUM pools each visit's residuals of
+the items of one clinical domain (:data:`DOMAINS`) against the person's own mean and SD, so
+that a worsening seen a little on several items of a domain is found within a few visits. Only
+worsening is reported. After an alert the item's (or domain's) statistic restarts and stays
+quiet for ``refractory_days``. The defaults were tuned on tuning seeds of the synthetic cohort
+and measured on another one (``bench.risk``, ``docs/risk.md``).
 """
 
 from __future__ import annotations
@@ -45,6 +48,18 @@ CHANGE_ITEMS: dict[str, tuple[str, str]] = {
 }
 ITEMS: tuple[str, ...] = tuple(CHANGE_ITEMS)
 _LEVEL = np.array([CHANGE_ITEMS[k][0] == "level" for k in ITEMS])
+
+#: Clinical domains pooled by the domain CUSUM: a worsening usually shows on several items of
+#: one domain at once (gait and help; intake and CHESS-like signs; cognition, mood and
+#: behaviour), each too weak alone at first.
+DOMAINS: dict[str, tuple[str, ...]] = {
+    "mobility": ("mobility", "help", "near_fall", "fall"),
+    "nutrition": ("meal_deficit", "drinks", "breathlessness", "swelling", "pain",
+                  "skin_redness", "continence_change"),
+    "cognition": ("confusion", "mood_changed", "poor_sleep", "no_social_contact",
+                  "medication_missed"),
+}
+_DOMAIN_MASKS = np.array([[k in items for k in ITEMS] for items in DOMAINS.values()])
 
 
 def change_values(table: ObservationTable) -> FloatArray:
@@ -123,23 +138,36 @@ class ChangeDetector:
     composite_item_min : float
         Items named by a composite alert must have at least this standardised EWMA; two are
         needed.
+    domain_k : float
+        Reference value (allowance) of the domain CUSUM, in standardised units per visit.
+    domain_threshold : float
+        Alert when a domain CUSUM exceeds this; ``inf`` turns the domain CUSUM off.
+    domain_clip : float
+        Bound of one visit's standardised residual per item (robustness to odd answers).
+    residual_days : int
+        Start of the window of the domain CUSUM's baseline (it ends ``near`` days before).
     """
 
     tau_days: float = 4.0
     ewma_threshold: float = 4.5
     cusum_odds_ratio: float = 5.0
-    cusum_threshold: float = 6.0
+    cusum_threshold: float = 12.0
     baseline_days: tuple[int, int] = (90, 14)
     prior_visits: float = 10.0
-    sd_floor: float = 0.5
-    refractory_days: float = 30.0
-    composite_threshold: float = 2.75
-    composite_items: int = 3
-    composite_item_min: float = 1.5
+    sd_floor: float = 0.75
+    refractory_days: float = 45.0
+    composite_threshold: float = 1.8
+    composite_items: int = 5
+    composite_item_min: float = 2.0
+    domain_k: float = 1.0
+    domain_threshold: float = 4.0
+    domain_clip: float = 4.0
+    residual_days: int = 90
+
 
     def run(
         self, time: IntArray, values: FloatArray, population: PopulationBaseline
-    ) -> list[tuple[int, int, float]]:
+    ) -> list[tuple[int, int, float, str]]:
         """Run the detectors over one person's visits, in time order.
 
         Parameters
@@ -150,34 +178,110 @@ class ChangeDetector:
 
         Returns
         -------
-        list of (visit index, item index, statistic)
+        list of (visit index, item index, statistic, method)
+            ``method`` is ``"ewma"`` (graded item), ``"cusum"`` (yes/no item),
+            ``"composite"`` or ``"domain"`` (domain CUSUM naming its most changed item).
+        """
+        starts = np.zeros(1, dtype=np.int64)
+        return [(i, j, st, m) for _, i, j, st, m in
+                self.run_many(time, values, starts, population)]
+
+    def run_many(
+        self,
+        time: IntArray,
+        values: FloatArray,
+        starts: IntArray,
+        population: PopulationBaseline,
+    ) -> list[tuple[int, int, int, float, str]]:
+        """Run the detectors over several persons at once (vectorised across persons).
+
+        Parameters
+        ----------
+        time : int array, seconds, sorted within each person
+        values : float array, shape (n_rows, len(ITEMS))
+        starts : int array
+            First row of each person (rows of a person are contiguous), increasing.
+        population : PopulationBaseline
+
+        Returns
+        -------
+        list of (person number, visit index within the person, item index, statistic, method)
+            In order of person, then visit.
         """
         k = len(ITEMS)
+        m_rows = time.shape[0]
+        if m_rows == 0:
+            return []
         pop_mean = np.array([population.mean[i] for i in ITEMS])
         pop_sd = np.maximum(np.array([population.sd[i] for i in ITEMS]), 1e-3)
+        ends = np.append(starts[1:], m_rows)
+        counts = ends - starts
+        n_p, n_v = counts.shape[0], int(counts.max())
+        owner = np.repeat(np.arange(n_p), counts)
+        pos = np.arange(m_rows) - starts[owner]
+        # Baseline windows within each person, from one sorted key per (person, time).
+        key = owner.astype(np.int64) * (np.int64(1) << np.int64(40)) + time.astype(np.int64)
         far, near = self.baseline_days
-        lo = np.searchsorted(time, time - far * DAY_S, side="left")
-        hi = np.searchsorted(time, time - near * DAY_S, side="left")
-        n, loc, spread = _window_baseline(values, lo, hi)
+        base = owner.astype(np.int64) * (np.int64(1) << np.int64(40))
+        lo = np.searchsorted(key, base + time - far * DAY_S, side="left")
+        hi = np.searchsorted(key, base + time - near * DAY_S, side="left")
+        n, loc, spread, _, _ = _window_baseline(values, lo, hi)
         w = self.prior_visits
-        mu_all = (n * loc + w * pop_mean) / (n + w)
-        sd_all = np.sqrt((n * spread**2 + w * pop_sd**2) / (n + w))
-        sd_all = np.maximum(sd_all, self.sd_floor * pop_sd)
-        ewma = np.full(k, np.nan)
-        var = np.zeros(k)
-        cusum = np.zeros(k)
-        last_t = np.full(k, np.nan)
-        quiet_until = np.full(k, -np.inf)
-        alerts: list[tuple[int, int, float]] = []
-        for i in range(time.shape[0]):
-            t = float(time[i])
-            mu = mu_all[i]
-            sd = sd_all[i]
-            x = values[i]
+        mu_rows = (n * loc + w * pop_mean) / (n + w)
+        sd_rows = np.sqrt((n * spread**2 + w * pop_sd**2) / (n + w))
+        sd_rows = np.maximum(sd_rows, self.sd_floor * pop_sd)
+        # Residuals of the domain CUSUM use the shrunk mean and SD over a longer window (every
+        # answer counts, which suits discrete answers better than a median that rarely moves;
+        # the long window lets a person's own usual state outweigh the population's).
+        lo_long = np.searchsorted(key, base + time - self.residual_days * DAY_S, side="left")
+        n_win, _, _, mean, msd = _window_baseline(values, lo_long, hi)
+        # The population's weight fades with the person's whole history (new clients only),
+        # not with the window's length.
+        first_row = np.searchsorted(key, base, side="left")
+        answered_before = np.vstack([np.zeros((1, k)), np.cumsum(~np.isnan(values), axis=0)])
+        n = np.where(n_win > 0, answered_before[hi] - answered_before[first_row], 0.0)
+        res_mu = (n * mean + w * pop_mean) / (n + w)
+        res_sd = np.sqrt((n * msd**2 + w * pop_sd**2) / (n + w))
+        res_sd = np.maximum(res_sd, self.sd_floor * pop_sd)
+        resid = np.clip((values - res_mu) / res_sd, -self.domain_clip, self.domain_clip)
+        answered = ~np.isnan(values)
+        masks = _DOMAIN_MASKS.T.astype(np.float64)
+        n_dom = answered.astype(np.float64) @ masks
+        dom_z_rows = np.where(
+            n_dom > 0, (np.where(answered, resid, 0.0) @ masks) / np.sqrt(np.maximum(n_dom, 1)),
+            0.0,
+        )
+
+        def grid(rows: FloatArray, fill: float) -> FloatArray:
+            out = np.full((n_p, n_v, *rows.shape[1:]), fill)
+            out[owner, pos] = rows
+            return out
+
+        t_grid = grid(time.astype(np.float64), np.nan)
+        x_grid = grid(values, np.nan)
+        mu_grid = grid(mu_rows, 0.0)
+        sd_grid = grid(sd_rows, 1.0)
+        dz_grid = grid(dom_z_rows, 0.0)
+        n_dom_kinds = _DOMAIN_MASKS.shape[0]
+        everyone = np.arange(n_p)
+        ewma = np.full((n_p, k), np.nan)
+        var = np.zeros((n_p, k))
+        cusum = np.zeros((n_p, k))
+        last_t = np.full((n_p, k), np.nan)
+        quiet_until = np.full((n_p, k), -np.inf)
+        dom_cusum = np.zeros((n_p, n_dom_kinds))
+        dom_quiet = np.full((n_p, n_dom_kinds), -np.inf)
+        refractory = self.refractory_days * DAY_S
+        found: list[tuple[int, int, int, float, str]] = []
+        for v in range(n_v):
+            t = t_grid[:, v]
+            here = ~np.isnan(t)
+            tc = np.where(here, t, -np.inf)[:, None]
+            mu, sd, x = mu_grid[:, v], sd_grid[:, v], x_grid[:, v]
             seen = ~np.isnan(x)
-            dt = np.where(np.isnan(last_t), 3.0 * DAY_S, t - last_t) / DAY_S
+            dt = np.where(np.isnan(last_t), 3.0 * DAY_S, tc - last_t) / DAY_S
             lam = 1.0 - np.exp(-np.maximum(dt, 0.25) / self.tau_days)
-            start = np.isnan(ewma)
+            start = np.isnan(ewma) & here[:, None]
             ewma = np.where(start, mu, ewma)
             # Stationary EWMA variance as the starting point avoids alerts on a single visit.
             var = np.where(start, lam / (2.0 - lam), var)
@@ -191,24 +295,54 @@ class ChangeDetector:
             p1 = r * p0 / (1.0 - p0 + r * p0)
             llr = np.where(np.nan_to_num(x) > 0, np.log(p1 / p0), np.log((1 - p1) / (1 - p0)))
             cusum = np.where(seen & ~_LEVEL, np.maximum(0.0, cusum + llr), cusum)
-            last_t = np.where(seen, t, last_t)
+            last_t = np.where(seen, tc, last_t)
             stat = np.where(_LEVEL, z, cusum)
             limit = np.where(_LEVEL, self.ewma_threshold, self.cusum_threshold)
-            fire = seen & (stat > limit) & (t >= quiet_until)
+            awake = tc >= quiet_until
+            fire = seen & (stat > limit) & awake
+            method = np.where(fire, np.where(_LEVEL, "ewma", "cusum"), "")
             # Composite: the mean of the largest item z-scores catches a shift spread over
-            # several items of one domain before any single item is conclusive.
-            # Only items that deviate themselves are named, and at least two must do so.
-            awake = (t >= quiet_until) & np.isfinite(z)
-            top = np.sort(np.where(awake, z, -np.inf))[-self.composite_items :]
-            named = awake & (z >= self.composite_item_min)
-            if np.mean(top) > self.composite_threshold and named.sum() >= 2:
-                fire |= named
-            for j in np.flatnonzero(fire):
-                alerts.append((i, int(j), float(stat[j])))
-                quiet_until[j] = t + self.refractory_days * DAY_S
-                cusum[j] = 0.0
-                ewma[j] = np.nan
-        return alerts
+            # several items before any single item is conclusive. Only items that deviate
+            # themselves are named, and at least two must do so.
+            awake_z = awake & np.isfinite(z) & here[:, None]
+            top = np.sort(np.where(awake_z, z, -np.inf), axis=1)
+            top_mean = top[:, -self.composite_items :].mean(axis=1)
+            named = awake_z & (z >= self.composite_item_min)
+            hit = (top_mean > self.composite_threshold) & (named.sum(axis=1) >= 2)
+            add = named & hit[:, None] & ~fire
+            method = np.where(add, "composite", method)
+            fire |= add
+            # Domain CUSUM on the pooled residuals of the visit's answered items.
+            dom_cusum = np.where(
+                here[:, None], np.maximum(0.0, dom_cusum + dz_grid[:, v] - self.domain_k),
+                dom_cusum,
+            )
+            # A quiet domain does not pile up evidence to fire the day its quiet period ends.
+            dom_cusum = np.where(tc < dom_quiet, 0.0, dom_cusum)
+            trig = dom_cusum > self.domain_threshold
+            for d in range(n_dom_kinds):
+                if not trig[:, d].any():
+                    continue
+                # Name the domain's item that moved most from its usual level.
+                cand = _DOMAIN_MASKS[d] & np.isfinite(z)
+                j = np.argmax(np.where(cand, z, -np.inf), axis=1)
+                add = trig[:, d] & cand.any(axis=1) & ~fire[everyone, j]
+                rows = everyone[add]
+                fire[rows, j[add]] = True
+                stat[rows, j[add]] = dom_cusum[rows, d]
+                method[rows, j[add]] = "domain"
+            dom_cusum = np.where(trig, 0.0, dom_cusum)
+            dom_quiet = np.where(trig, tc + refractory, dom_quiet)
+            if fire.any():
+                for p_i, j_i in zip(*np.nonzero(fire), strict=True):
+                    found.append((int(p_i), v, int(j_i), float(stat[p_i, j_i]),
+                                  str(method[p_i, j_i])))
+                quiet_until = np.where(fire, tc + refractory, quiet_until)
+                cusum = np.where(fire, 0.0, cusum)
+                ewma = np.where(fire, np.nan, ewma)
+                dom_cusum = np.where(fire.astype(np.float64) @ masks > 0, 0.0, dom_cusum)
+        found.sort(key=lambda a: (a[0], a[1], a[2]))
+        return found
 
 
 #: Answer levels of each followed item (every item is discrete).
@@ -223,8 +357,8 @@ _LEVELS: dict[str, tuple[float, ...]] = {
 
 def _window_baseline(
     values: FloatArray, lo: IntArray, hi: IntArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Return count, location and spread of each item over rows ``[lo_i, hi_i)``.
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Return count, location, spread, mean and SD of each item over rows ``[lo_i, hi_i)``.
 
     Graded items use the median and 1.4826 x MAD (robust); yes/no items use the rate and its
     binomial standard deviation. Answers are discrete, so both come from prefix sums of level
@@ -234,6 +368,8 @@ def _window_baseline(
     n_out = np.zeros((m, k))
     loc = np.zeros((m, k))
     spread = np.zeros((m, k))
+    mean = np.zeros((m, k))
+    msd = np.zeros((m, k))
     for j, item in enumerate(ITEMS):
         levels = np.array(_LEVELS.get(item, (0.0, 1.0)))
         x = values[:, j]
@@ -243,6 +379,9 @@ def _window_baseline(
         n = counts.sum(axis=1)
         n_out[:, j] = n
         half = n / 2.0
+        safe_n = np.maximum(n, 1.0)
+        mean[:, j] = counts @ levels / safe_n
+        msd[:, j] = np.sqrt(np.maximum(counts @ levels**2 / safe_n - mean[:, j] ** 2, 0.0))
         if item in _LEVELS:
             cum = np.cumsum(counts, axis=1)
             med = levels[np.argmax(cum >= half[:, None] - 1e-9, axis=1)]
@@ -257,7 +396,7 @@ def _window_baseline(
             rate = np.where(n > 0, counts[:, 1] / np.maximum(n, 1.0), 0.0)
             loc[:, j] = rate
             spread[:, j] = np.sqrt(rate * (1.0 - rate))
-    return n_out, loc, spread
+    return n_out, loc, spread, mean, msd
 
 
 def detect_changes_table(
@@ -272,17 +411,15 @@ def detect_changes_table(
     if not len(table):
         return out
     bounds = np.flatnonzero(np.diff(table.person)) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(table)]])
-    for s, e in zip(starts, ends, strict=True):
-        pid = table.person_ids[int(table.person[s])]
-        for i, j, stat in det.run(table.time[s:e], values[s:e], population):
-            item = ITEMS[j]
-            kind = "ewma" if CHANGE_ITEMS[item][0] == "level" else "cusum"
-            out.append(
-                ChangeAlert(pid, from_seconds(int(table.time[s + i])), item,
-                            CHANGE_ITEMS[item][1], kind, stat)
-            )
+    starts = np.concatenate([[0], bounds]).astype(np.int64)
+    for p, i, j, stat, kind in det.run_many(table.time, values, starts, population):
+        row = int(starts[p]) + i
+        pid = table.person_ids[int(table.person[row])]
+        item = ITEMS[j]
+        out.append(
+            ChangeAlert(pid, from_seconds(int(table.time[row])), item,
+                        CHANGE_ITEMS[item][1], kind, stat)
+        )
     return out
 
 

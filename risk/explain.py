@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from risk.features import refresh_interactions
 from risk.schema import (
     FloatArray,
     IntArray,
@@ -34,6 +35,65 @@ if TYPE_CHECKING:
 MIN_EFFECT = 0.03
 
 
+#: French template of each message part, filled with :meth:`str.format`. A reason's text is the
+#: concatenation of its parts; ``Reason.parts`` keeps the keys and figures so that an
+#: application can render the same reason in another language. Keys are a public contract:
+#: add new ones, never change the meaning of one.
+REASON_TEXTS: dict[str, str] = {
+    "falls_30d.one": "{n} chute en 30 jours",
+    "falls_30d.other": "{n} chutes en 30 jours",
+    "falls_90d.one": "{n} chute en 90 jours",
+    "falls_90d.other": "{n} chutes en 90 jours",
+    "falls_365d.one": "{n} chute dans l'année",
+    "falls_365d.other": "{n} chutes dans l'année",
+    "falls_injured": ", dont {n} avec blessure ou au sol",
+    "falls_none": "pas de chute signalée récemment",
+    "near_falls_90d.one": "{n} quasi-chute en 90 jours",
+    "near_falls_90d.other": "{n} quasi-chutes en 90 jours",
+    "meals_low": "repas à moitié ou moins {n} fois sur les {total} dernières visites",
+    "meals_change": "appétit en baisse par rapport à d'habitude",
+    "meals_less": "mange souvent moins que le repas servi",
+    "drinks_low": "boit peu",
+    "drinks_change": "boit moins que d'habitude",
+    "weight_1m": "perte de poids de {pct} % en un mois",
+    "weight_6m": "perte de poids de {pct} % en six mois",
+    "mobility_usual": "marche souvent instable ou avec plus d'aide",
+    "mobility_change": "marche moins assurée que d'habitude",
+    "help_usual": "a besoin de plus d'aide (toilette, habillage, transferts ou repas)",
+    "help_change": "plus d'aide nécessaire que d'habitude pour les gestes du quotidien",
+    "confusion_usual": "confusion fréquente",
+    "confusion_change": "plus confus(e) que d'habitude",
+    "mood_share": "humeur inhabituelle (triste, anxieux·se ou agité·e) à {pct} % des visites "
+                  "récentes",
+    "sleep_share": "sommeil perturbé à {pct} % des visites récentes",
+    "continence_share": "changement de continence à {pct} % des visites récentes",
+    "pain_share": "douleurs à {pct} % des visites récentes",
+    "skin_share": "rougeurs aux points d'appui à {pct} % des visites récentes",
+    "breathlessness_share": "essoufflement à {pct} % des visites récentes",
+    "swelling_share": "jambes gonflées (œdèmes) à {pct} % des visites récentes",
+    "social_share": "sans contact social à {pct} % des visites récentes",
+    "medication_share": "traitement pas pris comme prévu à {pct} % des visites récentes",
+    "walking_aid": "utilise une aide à la marche",
+    "parkinson": "maladie de Parkinson",
+    "antiepileptics": "traitement antiépileptique",
+    "vertigo": "vertiges",
+    "psychotropics.one": "{n} psychotrope",
+    "psychotropics.other": "{n} psychotropes",
+    "polypharmacy": "{n} médicaments",
+    "cognitive_impairment": "troubles cognitifs",
+    "incontinence": "incontinence",
+    "living_alone": "vit seul(e)",
+}
+
+#: One part of a reason's text: a key of :data:`REASON_TEXTS` and its whole-number figures.
+Part = tuple[str, dict[str, int]]
+
+
+def render_parts(parts: Sequence[Part]) -> str:
+    """Return the French text of message parts."""
+    return "".join(REASON_TEXTS[key].format(**params) for key, params in parts)
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
     """One reason behind a risk.
@@ -48,12 +108,15 @@ class Reason:
         Log-odds removed if this group were at its "nothing to report" value.
     modifiable : bool
         False for diagnoses and living situation (context, not a target for action).
+    parts : tuple of (key, figures)
+        The text as keys of :data:`REASON_TEXTS` with their figures, for translation.
     """
 
     code: str
     text: str
     effect: float
     modifiable: bool
+    parts: tuple[Part, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,70 +132,86 @@ class Score:
 
 
 Values = dict[str, float]
+Text = Callable[[Values], list[Part]]
 
 
-def _plural(n: float, one: str, many: str) -> str:
+def _counted(key: str, n: float, **more: int) -> Part:
     k = round(n)
-    return f"{k} {one if k <= 1 else many}"
+    return (f"{key}.{'one' if k <= 1 else 'other'}", {"n": k, **more})
 
 
-def _falls(v: Values) -> str:
+def _falls(v: Values) -> list[Part]:
     inj = v["injurious_falls_90d"]
-    suffix = f", dont {round(inj)} avec blessure ou au sol" if inj >= 1 else ""
+    suffix: list[Part] = [("falls_injured", {"n": round(inj)})] if inj >= 1 else []
     if v["falls_30d"] >= 1:
-        return _plural(v["falls_30d"], "chute", "chutes") + " en 30 jours" + suffix
+        return [_counted("falls_30d", v["falls_30d"]), *suffix]
     if v["falls_90d"] >= 1:
-        return _plural(v["falls_90d"], "chute", "chutes") + " en 90 jours" + suffix
+        return [_counted("falls_90d", v["falls_90d"]), *suffix]
     if v["falls_365d"] >= 1:
-        return _plural(v["falls_365d"], "chute", "chutes") + " dans l'année"
-    return "pas de chute signalée récemment"
+        return [_counted("falls_365d", v["falls_365d"])]
+    return [("falls_none", {})]
 
 
-def _meals(v: Values) -> str:
+def _meals(v: Values) -> list[Part]:
     if v["low_meal_last7"] >= 1:
-        return (
-            f"repas à moitié ou moins {round(v['low_meal_last7'])} fois sur les "
-            f"{round(v['answered_meal_last7'])} dernières visites"
-        )
+        return [("meals_low", {"n": round(v["low_meal_last7"]),
+                               "total": round(v["answered_meal_last7"])})]
     if v["change_meal_deficit"] > 0.05:
-        return "appétit en baisse par rapport à d'habitude"
-    return "mange souvent moins que le repas servi"
+        return [("meals_change", {})]
+    return [("meals_less", {})]
 
 
-def _weight(v: Values) -> str:
+def _pct(x: float) -> int:
+    # The same rounding as the French text always had ("{:.0f}").
+    return int(f"{x:.0f}")
+
+
+def _weight(v: Values) -> list[Part]:
     if v["weight_loss_1m_pct"] >= 1:
-        return f"perte de poids de {v['weight_loss_1m_pct']:.0f} % en un mois"
-    return f"perte de poids de {v['weight_loss_6m_pct']:.0f} % en six mois"
+        return [("weight_1m", {"pct": _pct(v["weight_loss_1m_pct"])})]
+    return [("weight_6m", {"pct": _pct(v["weight_loss_6m_pct"])})]
 
 
-def _trend(usual: str, changed: str, change_key: str | None = None) -> Callable[[Values], str]:
-    def text(v: Values) -> str:
+def _trend(usual: str, changed: str, change_key: str | None = None) -> Text:
+    def text(v: Values) -> list[Part]:
         if change_key is not None and v[change_key] > 0.1:
-            return changed
-        return usual
+            return [(changed, {})]
+        return [(usual, {})]
 
     return text
 
 
-def _share(label: str, key: str) -> Callable[[Values], str]:
-    def text(v: Values) -> str:
-        return f"{label} à {100 * v[key]:.0f} % des visites récentes"
+def _share(key: str, feature: str) -> Text:
+    def text(v: Values) -> list[Part]:
+        return [(key, {"pct": _pct(100 * v[feature])})]
+
+    return text
+
+
+def _fixed(key: str) -> Text:
+    def text(v: Values) -> list[Part]:
+        return [(key, {})]
 
     return text
 
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """Features of one reason, their "nothing to report" values and the French text."""
+    """Features of one reason, their "nothing to report" values and the text's parts."""
 
     code: str
     reference: dict[str, float]
-    text: Callable[[Values], str]
+    text: Text
     modifiable: bool = True
 
 
 def _ref(*names: str, value: float = 0.0) -> dict[str, float]:
     return dict.fromkeys(names, value)
+
+
+def _item(*items: str) -> dict[str, float]:
+    """Return the "as usual" reference of every level feature of the trend items."""
+    return _ref(*(f"{kind}_{item}" for item in items for kind in ("ewma", "mean180")))
 
 
 GROUPS: tuple[Group, ...] = (
@@ -144,70 +223,60 @@ GROUPS: tuple[Group, ...] = (
     ),
     Group(
         "near_falls",
-        _ref("near_falls_30d", "near_falls_90d", "ewma_near_fall", "mean180_near_fall"),
-        lambda v: _plural(v["near_falls_90d"], "quasi-chute", "quasi-chutes") + " en 90 jours",
+        {**_ref("near_falls_30d", "near_falls_90d"), **_item("near_fall")},
+        lambda v: [_counted("near_falls_90d", v["near_falls_90d"])],
     ),
     Group(
         "meals",
-        _ref("ewma_meal_deficit", "mean180_meal_deficit", "change_meal_deficit", "low_meal_last7"),
+        {**_item("meal_deficit"), **_ref("change_meal_deficit", "low_meal_last7")},
         _meals,
     ),
-    Group("drinks", _ref("ewma_drinks", "mean180_drinks"),
-          _trend("boit peu", "boit moins que d'habitude")),
+    Group("drinks", _item("drinks"), _trend("drinks_low", "drinks_change")),
     Group("weight", _ref("weight_loss_1m_pct", "weight_loss_6m_pct"), _weight),
     Group(
         "mobility",
-        _ref("ewma_mobility", "mean180_mobility", "change_mobility"),
-        _trend("marche souvent instable ou avec plus d'aide",
-               "marche moins assurée que d'habitude", "change_mobility"),
+        {**_item("mobility"), **_ref("change_mobility")},
+        _trend("mobility_usual", "mobility_change", "change_mobility"),
     ),
     Group(
         "help",
-        _ref("ewma_help", "mean180_help", "change_help"),
-        _trend("a besoin de plus d'aide (toilette, habillage, transferts ou repas)",
-               "plus d'aide nécessaire que d'habitude pour les gestes du quotidien",
-               "change_help"),
+        {**_item("help"), **_ref("change_help")},
+        _trend("help_usual", "help_change", "change_help"),
     ),
     Group(
         "confusion",
-        _ref("ewma_confusion", "mean180_confusion", "change_confusion"),
-        _trend("confusion fréquente", "plus confus(e) que d'habitude", "change_confusion"),
+        {**_item("confusion"), **_ref("change_confusion")},
+        _trend("confusion_usual", "confusion_change", "change_confusion"),
     ),
-    Group("mood", _ref("ewma_mood_changed", "mean180_mood_changed"),
-          _share("humeur inhabituelle (triste, anxieux·se ou agité·e)", "ewma_mood_changed")),
-    Group("sleep", _ref("ewma_poor_sleep", "mean180_poor_sleep"),
-          _share("sommeil perturbé", "ewma_poor_sleep")),
-    Group("continence", _ref("ewma_continence_change", "mean180_continence_change"),
-          _share("changement de continence", "ewma_continence_change")),
-    Group("pain", _ref("ewma_pain", "mean180_pain"), _share("douleurs", "ewma_pain")),
-    Group("skin", _ref("ewma_skin_redness", "mean180_skin_redness"),
-          _share("rougeurs aux points d'appui", "ewma_skin_redness")),
-    Group("breathlessness", _ref("ewma_breathlessness", "mean180_breathlessness"),
-          _share("essoufflement", "ewma_breathlessness")),
-    Group("swelling", _ref("ewma_swelling", "mean180_swelling"),
-          _share("jambes gonflées (œdèmes)", "ewma_swelling")),
-    Group("social", _ref("ewma_no_social_contact", "mean180_no_social_contact"),
-          _share("sans contact social", "ewma_no_social_contact")),
-    Group("medication", _ref("ewma_medication_missed", "mean180_medication_missed"),
-          _share("traitement pas pris comme prévu", "ewma_medication_missed")),
+    Group("mood", _item("mood_changed"), _share("mood_share", "ewma_mood_changed")),
+    Group("sleep", _item("poor_sleep"), _share("sleep_share", "ewma_poor_sleep")),
+    Group("continence", _item("continence_change"),
+          _share("continence_share", "ewma_continence_change")),
+    Group("pain", _item("pain"), _share("pain_share", "ewma_pain")),
+    Group("skin", _item("skin_redness"), _share("skin_share", "ewma_skin_redness")),
+    Group("breathlessness", _item("breathlessness"),
+          _share("breathlessness_share", "ewma_breathlessness")),
+    Group("swelling", _item("swelling"), _share("swelling_share", "ewma_swelling")),
+    Group("social", _item("no_social_contact"), _share("social_share", "ewma_no_social_contact")),
+    Group("medication", _item("medication_missed"),
+          _share("medication_share", "ewma_medication_missed")),
     Group(
         "walking_aid",
-        _ref("walking_aid", "ewma_walking_aid_used", "mean180_walking_aid_used"),
-        lambda v: "utilise une aide à la marche",
+        {**_ref("walking_aid"), **_item("walking_aid_used")},
+        _fixed("walking_aid"),
         modifiable=False,
     ),
-    Group("parkinson", _ref("parkinson"), lambda v: "maladie de Parkinson", modifiable=False),
-    Group("antiepileptics", _ref("antiepileptics"), lambda v: "traitement antiépileptique",
-          modifiable=True),
-    Group("vertigo", _ref("vertigo"), lambda v: "vertiges", modifiable=True),
+    Group("parkinson", _ref("parkinson"), _fixed("parkinson"), modifiable=False),
+    Group("antiepileptics", _ref("antiepileptics"), _fixed("antiepileptics"), modifiable=True),
+    Group("vertigo", _ref("vertigo"), _fixed("vertigo"), modifiable=True),
     Group("psychotropics", _ref("n_psychotropics"),
-          lambda v: _plural(v["n_psychotropics"], "psychotrope", "psychotropes"), modifiable=True),
+          lambda v: [_counted("psychotropics", v["n_psychotropics"])], modifiable=True),
     Group("polypharmacy", {"n_medicines": 4.0, "polypharmacy": 0.0},
-          lambda v: f"{round(v['n_medicines'])} médicaments", modifiable=True),
+          lambda v: [("polypharmacy", {"n": round(v["n_medicines"])})], modifiable=True),
     Group("cognitive_impairment", _ref("cognitive_impairment"),
-          lambda v: "troubles cognitifs", modifiable=False),
-    Group("incontinence", _ref("incontinence"), lambda v: "incontinence", modifiable=False),
-    Group("living_alone", _ref("living_alone"), lambda v: "vit seul(e)", modifiable=False),
+          _fixed("cognitive_impairment"), modifiable=False),
+    Group("incontinence", _ref("incontinence"), _fixed("incontinence"), modifiable=False),
+    Group("living_alone", _ref("living_alone"), _fixed("living_alone"), modifiable=False),
 )
 
 
@@ -227,6 +296,7 @@ def group_effects(
         x_ref = x.copy()
         for name, value in group.reference.items():
             x_ref[:, col[name]] = value
+        refresh_interactions(x_ref, features)
         out[:, k] = base - estimator.decision_function(x_ref)
     return out
 
@@ -240,10 +310,11 @@ def reasons_for(
         values = dict(zip(features, (float(v) for v in x[i]), strict=True))
         order = np.argsort(-effects[i])[:n_reasons]
         row = tuple(
-            Reason(GROUPS[k].code, GROUPS[k].text(values), float(effects[i, k]),
-                   GROUPS[k].modifiable)
+            Reason(GROUPS[k].code, render_parts(parts), float(effects[i, k]),
+                   GROUPS[k].modifiable, tuple(parts))
             for k in order
             if effects[i, k] >= MIN_EFFECT
+            for parts in (GROUPS[k].text(values),)
         )
         result.append(row)
     return result
@@ -329,6 +400,8 @@ def factor_effects(
             x_off[:, col[f]] = v
         for f, v in on.items():
             x_on[:, col[f]] = v
+        refresh_interactions(x_off, features)
+        refresh_interactions(x_on, features)
         diff = estimator.decision_function(x_on) - estimator.decision_function(x_off)
         out[name] = float(np.mean(diff))
     return out

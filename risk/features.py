@@ -102,6 +102,22 @@ CHANGE_FEATURES: tuple[str, ...] = (
     "change_help",
 )
 
+#: Products of a diagnosis or situation with the carer item it colours: "some confusion"
+#: means something else in a person with a cognitive disorder than in one without, and so do a
+#: continence change with incontinence, no visitor when living alone, a missed medicine with a
+#: cognitive disorder. Always recomputed from their two columns (:func:`refresh_interactions`).
+INTERACTIONS: dict[str, tuple[str, str]] = {
+    f"{a}_x_{b}": (a, b)
+    for a, item in (
+        ("cognitive_impairment", "confusion"),
+        ("incontinence", "continence_change"),
+        ("living_alone", "no_social_contact"),
+        ("cognitive_impairment", "medication_missed"),
+    )
+    for b in (f"ewma_{item}", f"mean180_{item}")
+}
+INTERACTION_FEATURES: tuple[str, ...] = tuple(INTERACTIONS)
+
 #: All features, in matrix column order.
 FEATURES: tuple[str, ...] = (
     *PROFILE_FEATURES,
@@ -110,6 +126,7 @@ FEATURES: tuple[str, ...] = (
     *LEVEL_FEATURES,
     *CHANGE_FEATURES,
     "steadi_like",
+    *INTERACTION_FEATURES,
 )
 
 #: The six main Deandrea 2010 factors as features (baseline "Deandrea six").
@@ -359,8 +376,23 @@ def landmark_features(
     prof = profile_matrix(persons, person, at)
     for j, name in enumerate(PROFILE_FEATURES):
         cols[name] = prof[:, j]
+    for name, (a, b) in INTERACTIONS.items():
+        cols[name] = cols[a] * cols[b]
     cols["steadi_like"] = steadi_like({**cols, **latest})
     return np.column_stack([cols[f] for f in FEATURES]) if n else np.zeros((0, len(FEATURES)))
+
+
+def refresh_interactions(x: FloatArray, features: Sequence[str]) -> FloatArray:
+    """Recompute the interaction columns of ``x`` from their parts, in place; return ``x``.
+
+    Used after setting some columns to other values (explanations, factor effects), so that a
+    product never keeps the value of a factor that was switched off.
+    """
+    col = {f: j for j, f in enumerate(features)}
+    for name, (a, b) in INTERACTIONS.items():
+        if name in col:
+            x[:, col[name]] = x[:, col[a]] * x[:, col[b]]
+    return x
 
 
 def _weight_features(

@@ -8,7 +8,7 @@
   var bar = document.getElementById("sync");
   var t = bar ? bar.dataset : {};
   var state = { records: [], lastSync: null, notices: [], signedOut: false };
-  var ACTION_RE = /\/visites\/\d+\/(arrivee|depart|note)$/;
+  var ACTION_RE = /\/visites\/\d+\/(arrivee|depart|note|observation)$/;
   var DELAYS = [2000, 5000, 10000, 20000, 30000, 60000];
   var step = 0;
   var timer = null;

@@ -208,7 +208,7 @@ def test_model_card_is_french_and_labels_figures_synthetic(
     body = page.get_data(as_text=True)
     assert page.status_code == 200
     for words in ("Usage prévu", "Données", "Limites", "Supervision humaine",
-                  "AUROC (synthétique)", "risk-synthetic-v1"):
+                  "AUROC (synthétique)", "risk-synthetic-v2"):
         assert words in body, words
     assert re.search(r"0,\d{3}", body)  # French decimals
 
@@ -264,7 +264,7 @@ def test_rescore_command_scores_every_active_client(runner: Any, world: Any) -> 
     world.commit()
     result = runner.invoke(args=["alerts", "rescore"])
     assert result.exit_code == 0, result.output
-    assert "2 clients scored with risk-synthetic-v1@" in result.output
+    assert "2 clients scored with risk-synthetic-v2@" in result.output
     assert db.session.scalar(sa.select(sa.func.count(RiskScore.id))) == 2
 
 
@@ -295,3 +295,90 @@ def test_every_stored_answer_maps_onto_the_library_vocabulary(app: Flask) -> Non
     assert person == risk.Person("5", risk.Sex.MALE, date(1930, 1, 1), 2, walking_aid=True,
                                  n_medicines=8, n_psychotropics=1, cognitive_impairment=True,
                                  incontinence=True, living_alone=True, vertigo=True)
+
+
+def test_reasons_and_alerts_show_in_the_viewers_language_old_rows_as_stored(
+    client: FlaskClient, world: Any
+) -> None:
+    from webapp.alerts import services
+    from webapp.alerts.models import RiskAlert, RiskScore
+    from webapp.extensions import db
+    from webapp.timeutil import utcnow
+
+    org = world.org()
+    carer = world.carer(org)
+    person = _person(world, org)
+    _history(world, person, carer)
+    older = _person(world, org, name="Ancienne")
+    coordinator = world.user(org, "coordinator")
+    world.commit()
+    score = services.rescore_client(person.id)
+    assert score is not None
+    # A row stored before reasons had message parts, and an alert on an item unknown here.
+    legacy = RiskScore(organisation_id=org.id, client_id=older.id, computed_at=utcnow(),
+                       fall_risk_90d=0.5, decline_risk_90d=0.2, model_version="old@0 (2026)",
+                       reasons={"fall": [{"code": "falls", "text": "3 chutes en 30 jours",
+                                          "effect": 0.8, "modifiable": True}]})
+    db.session.add(legacy)
+    db.session.flush()
+    db.session.add(RiskAlert(organisation_id=org.id, client_id=older.id, kind="change",
+                             item="retired_item", message="Ancien message en français",
+                             detected_at=utcnow()))
+    db.session.commit()
+    fall_reasons = score.reasons["fall"]
+    assert fall_reasons
+    assert all(r["parts"] for r in fall_reasons)
+
+    login(client, coordinator.email)
+    french = client.get(f"/alertes/personnes/{person.id}").get_data(as_text=True)
+    assert "Appétit en baisse par rapport à d&#39;habitude" in french
+    for reason in fall_reasons:
+        assert reason["text"].replace("'", "&#39;") in french
+
+    token = csrf_from(client, "/alertes/")
+    client.post("/langue", data={"locale": "en", "csrf_token": token})
+    english = client.get(f"/alertes/personnes/{person.id}").get_data(as_text=True)
+    assert 'lang="en"' in english
+    assert "Eating less than usual" in english
+    assert "Appétit en baisse" not in english
+    for reason in fall_reasons:
+        assert reason["text"].replace("'", "&#39;") not in english
+    listing = client.get("/alertes/").get_data(as_text=True)
+    assert "Eating less than usual" in listing
+    # Old rows keep the French they were stored with.
+    assert "Ancien message en français" in listing
+    old_page = client.get(f"/alertes/personnes/{older.id}").get_data(as_text=True)
+    assert "3 chutes en 30 jours" in old_page
+
+
+def test_demo_load_brings_weeks_of_observations_scores_and_two_changes(runner: Any) -> None:
+    from webapp.alerts.models import RiskAlert, RiskScore
+    from webapp.clients.models import Client
+    from webapp.demo.observations import CHANGING, WEEKS
+    from webapp.extensions import db
+    from webapp.observations.models import Observation
+    from webapp.timeutil import today_paris
+
+    result = runner.invoke(args=["demo", "load", "--days", "1"])
+    assert result.exit_code == 0, result.output
+    assert f"observations recorded over {WEEKS} weeks" in result.output
+    clients = db.session.scalars(sa.select(Client).order_by(Client.id)).all()
+    observed = db.session.scalars(sa.select(Observation)).all()
+    first = min(o.recorded_at for o in observed)
+    assert (today_paris() - first.date()).days >= 7 * WEEKS - 1
+    assert {o.client_id for o in observed} == {c.id for c in clients}
+    # Everyone is scored, twice (a week ago and today), so every trend has two points.
+    counts = dict(db.session.execute(sa.select(RiskScore.client_id, sa.func.count())
+                                     .group_by(RiskScore.client_id)).tuples().all())
+    assert set(counts) == {c.id for c in clients}
+    assert set(counts.values()) == {2}
+    changes = {(a.client_id, a.item) for a in db.session.scalars(
+        sa.select(RiskAlert).where(RiskAlert.kind == "change"))}
+    position = {change: p for p, change in CHANGING.items()}
+    nutrition, mobility = clients[position["nutrition"]].id, clients[position["mobility"]].id
+    assert (nutrition, "meal_deficit") in changes
+    assert {(mobility, item) for item in ("fall", "near_fall", "mobility", "help")} & changes
+    # Deterministic and loaded once: a second run adds nothing.
+    again = runner.invoke(args=["demo", "load", "--days", "1"])
+    assert again.exit_code == 0, again.output
+    assert db.session.scalar(sa.select(sa.func.count(Observation.id))) == len(observed)

@@ -86,7 +86,7 @@ def test_carer_records_an_observation_and_the_person_is_rescored(
     assert score.client_id == person.id
     assert score.n_observations == 1
     assert 0 < score.fall_risk_90d < 1
-    assert score.model_version.startswith("risk-synthetic-v1@")
+    assert score.model_version.startswith("risk-synthetic-v2@")
     texts = " ".join(r["text"] for r in score.reasons["fall"])
     assert "douleurs" in texts  # a French reason quoting what the carer reported
 
@@ -242,3 +242,73 @@ def test_an_impossible_phone_time_is_replaced_by_the_time_of_receipt(
     assert _post(client, visit.id, captured_at="2001-01-01T08:00:00+00:00").status_code == 303
     [row] = _rows()
     assert row.recorded_at >= before - timedelta(seconds=1)
+
+
+def test_an_observation_replayed_from_the_phones_outbox_is_stored_once_and_rescored(
+    client: FlaskClient, world: Any
+) -> None:
+    from webapp.alerts.models import RiskScore
+    from webapp.extensions import db
+
+    _, carer, person, visit = _setup(world)
+    login(client, carer.user.email)
+    captured = (datetime.now(UTC) - timedelta(minutes=30)).replace(microsecond=0)
+    # What the service worker sends: the form's fields as lists, its key and capture time.
+    record = {"key": "7d1f0c52-offline-obs", "action": "observation", "visit_id": visit.id,
+              "at": captured.isoformat(),
+              "fields": {"fall": ["with_injury"], "mobility": ["less_steady"],
+                         "meal_share": ["0.5"], "drinks": ["usual"], "mood": ["usual"],
+                         "confusion": ["none"], "pain": ["y"], "note": [""],
+                         "csrf_token": ["stale-token-from-the-cached-page"]}}
+    headers = {"X-Tournee-Outbox": "1"}
+    first = client.post("/visites/envoi", headers=headers, json=record)
+    assert first.status_code == 200, first.get_json()
+    body = first.get_json()
+    assert (body["outcome"], body["duplicate"], body["key"]) == (
+        "applied", False, "7d1f0c52-offline-obs")
+    again = client.post("/visites/envoi", headers=headers, json=record)
+    assert again.status_code == 200
+    assert again.get_json()["duplicate"] is True
+    [row] = _rows()
+    assert (row.fall, row.mobility, row.meal_share, row.pain) == (
+        "with_injury", "less_steady", 0.5, True)
+    assert row.recorded_at == captured
+    assert row.idempotency_key == "7d1f0c52-offline-obs"
+    [score] = db.session.scalars(sa.select(RiskScore)).all()  # rescored once, not twice
+    assert score.client_id == person.id
+    assert score.n_observations == 1
+    assert any(r["code"] == "falls" for r in score.reasons["fall"])
+
+
+def test_outbox_observations_refused_in_json_and_never_stored(
+    client: FlaskClient, world: Any
+) -> None:
+    org, carer, _, visit = _setup(world)
+    other = world.visit(world.client(org), [world.carer(org)])
+    world.commit()
+    login(client, carer.user.email)
+    headers = {"X-Tournee-Outbox": "1"}
+    base = {"action": "observation", "at": None, "fields": {"fall": ["none"]}}
+    bad_key = client.post("/visites/envoi", headers=headers,
+                          json={**base, "key": "no spaces!", "visit_id": visit.id})
+    assert bad_key.status_code == 400
+    assert bad_key.get_json()["error"] == "invalid"
+    not_mine = client.post("/visites/envoi", headers=headers,
+                           json={**base, "key": "a1b2c3d4e5f6", "visit_id": other.id})
+    assert not_mine.status_code == 404
+    assert not_mine.get_json()["error"] == "not_found"
+    bad_answer = client.post("/visites/envoi", headers=headers,
+                             json={**base, "key": "a1b2c3d4e5f7", "visit_id": visit.id,
+                                   "fields": {"fall": ["bogus"]}})
+    assert bad_answer.status_code == 400
+    assert _rows() == []
+
+
+def test_the_observation_form_is_kept_for_the_carers_offline_day(
+    client: FlaskClient, world: Any
+) -> None:
+    _, carer, _, visit = _setup(world)
+    login(client, carer.user.email)
+    urls = client.get("/hors-ligne/pages.json").get_json()["urls"]
+    assert f"/visites/{visit.id}/observation" in urls
+    assert client.get(f"/visites/{visit.id}/observation").status_code == 200

@@ -83,3 +83,4 @@ class RiskAlert(db.Model):
 
     client: Mapped[Client] = relationship()
     reviewed_by: Mapped[User | None] = relationship()
+    score: Mapped[RiskScore | None] = relationship()

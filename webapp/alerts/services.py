@@ -20,6 +20,7 @@ from flask import current_app, has_app_context
 
 import risk
 from webapp.alerts.models import ALERT_ACTIONS, RiskAlert, RiskScore
+from webapp.alerts.texts import SCORE_MESSAGES, capitalised, percent
 from webapp.audit.services import record
 from webapp.clients.models import Client
 from webapp.config import PROJECT_ROOT
@@ -30,7 +31,7 @@ from webapp.timeutil import PARIS, to_paris, utcnow
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = PROJECT_ROOT / "data" / "models" / "risk-synthetic-v1"
+DEFAULT_MODEL = PROJECT_ROOT / "data" / "models" / "risk-synthetic-v2"
 # The features look back one year; a little more keeps the 365-day counts whole.
 HISTORY_DAYS = 400
 # Change alerts older than this when first found (e.g. on history loaded at once) are not raised.
@@ -132,8 +133,10 @@ def observations_by_client(client_ids: Sequence[int], since: datetime
 
 # ----------------------------------------------------------------------------- scoring
 def _reasons(reasons: Iterable[risk.Reason]) -> list[dict[str, Any]]:
+    # The parts (message keys and figures) let each viewer read the reason in her language.
     return [{"code": r.code, "text": r.text, "effect": round(float(r.effect), 4),
-             "modifiable": bool(r.modifiable)} for r in reasons]
+             "modifiable": bool(r.modifiable),
+             "parts": [[key, dict(params)] for key, params in r.parts]} for r in reasons]
 
 
 def _latest_score(client_id: int) -> RiskScore | None:
@@ -151,10 +154,6 @@ def _alert_exists(client_id: int, kind: str, item: str, *, detected_at: datetime
     if open_only:
         query = query.where(RiskAlert.status == "open")
     return db.session.scalar(query.limit(1)) is not None
-
-
-def _percent(value: float) -> str:
-    return f"{round(value * 100)} %"
 
 
 def score_clients(clients: Sequence[Client], *, now: datetime | None = None,
@@ -199,9 +198,7 @@ def score_clients(clients: Sequence[Client], *, now: datetime | None = None,
 def _score_alerts(client: Client, row: RiskScore, previous: RiskScore | None,
                   thresholds: dict[str, float]) -> None:
     """Raise an alert when a risk crosses its threshold (once, until reviewed)."""
-    texts = {"fall": "Risque de chute élevé : {} à 90 jours",
-             "decline": "Risque de perte d'autonomie élevé : {} à 90 jours"}
-    for item, text in texts.items():
+    for item, text in SCORE_MESSAGES.items():
         value = getattr(row, f"{item}_risk_90d")
         before = getattr(previous, f"{item}_risk_90d") if previous else 0.0
         if value < thresholds[item]:
@@ -211,7 +208,8 @@ def _score_alerts(client: Client, row: RiskScore, previous: RiskScore | None,
         if _alert_exists(client.id, "score", item, open_only=True):
             continue
         reasons = "; ".join(r["text"] for r in row.reasons.get(item, []))
-        message = text.format(_percent(value)) + (f" ({reasons})" if reasons else "")
+        # Stored in French; pages render it again in the viewer's language (texts.alert_text).
+        message = text % {"risk": percent(value)} + (f" ({reasons})" if reasons else "")
         db.session.add(RiskAlert(organisation_id=client.organisation_id, client_id=client.id,
                                  kind="score", item=item, message=message[:300],
                                  detected_at=row.computed_at, score_id=row.id))
@@ -231,7 +229,7 @@ def _change_alerts(client: Client, observations: list[risk.Observation],
             continue
         db.session.add(RiskAlert(organisation_id=client.organisation_id, client_id=client.id,
                                  kind="change", item=change.item,
-                                 message=change.text[:1].upper() + change.text[1:],
+                                 message=capitalised(change.text),
                                  detected_at=detected))
 
 

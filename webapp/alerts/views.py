@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from webapp.alerts import services
+from webapp.alerts import services, texts
 from webapp.alerts.chart import trend_chart
 from webapp.alerts.forms import ReviewForm
 from webapp.alerts.models import ALERT_ACTIONS, ALERT_KINDS, ALERT_STATUSES, RiskAlert
@@ -22,6 +22,10 @@ from webapp.policy import get_org_object, roles_required
 bp = Blueprint("alerts", __name__, url_prefix="/alertes")
 LABELS = {"ALERT_KINDS": ALERT_KINDS, "ALERT_STATUSES": ALERT_STATUSES,
           "ALERT_ACTIONS": ALERT_ACTIONS}
+
+
+bp.add_app_template_global(texts.alert_text, "alert_text")
+bp.add_app_template_global(texts.reason_text, "reason_text")
 
 
 @bp.app_context_processor

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from webapp.audit.services import record
@@ -82,6 +83,25 @@ def save_observation(visit_id: int, formdata: Any, *, csrf_check: bool = True) -
     return SaveResult(200, {"outcome": "applied", "duplicate": result.duplicate,
                             "observation_id": observation_id,
                             "message": _("Observation enregistrée. Merci !")}, visit, form)
+
+
+def replay_observation(visit_id: int, formdata: Any) -> tuple[int, dict[str, Any]]:
+    """Store an observation replayed from the phone's outbox; answer (status, JSON body).
+
+    The outbox sends the form long after the page that made it, so there is no CSRF token
+    (``visits.outbox_sync`` checks the request instead). An unknown or forbidden visit
+    answers 404 in JSON so that the phone shows the refusal instead of retrying.
+    """
+    key = str(formdata.get("idempotency_key") or "")
+    if not KEY_RE.match(key):
+        return 400, {"error": "invalid", "message": _("Clé d'envoi invalide.")}
+    try:
+        result = save_observation(visit_id, formdata, csrf_check=False)
+    except NotFound:
+        db.session.rollback()
+        return 404, {"error": "not_found", "message": _("Page introuvable.")}
+    body = {**result.body, "key": key, "visit_id": visit_id, "action": "observation"}
+    return result.status, body
 
 
 def _family_consents(client_id: int) -> bool:

@@ -39,13 +39,15 @@ def shell_manifest(salt: str = "") -> tuple[str, list[str]]:
 
 
 def carer_pages(carer: Carer, today: date) -> list[str]:
-    """Return the URLs of ``carer``'s today and tomorrow: day lists, visits, client sheets."""
+    """Return the URLs of ``carer``'s today and tomorrow: day lists, visits and their
+    observation forms, client sheets."""
     urls = [url_for("visits.today")]
     clients: list[int] = []
     for day in (today, today + timedelta(days=1)):
         urls.append(url_for("visits.today", date=day.isoformat()))
         for visit in carer_day(carer, day):
             urls.append(url_for("visits.detail", visit_id=visit.id))
+            urls.append(url_for("observations.edit", visit_id=visit.id))
             if visit.client_id not in clients:
                 clients.append(visit.client_id)
     urls += [url_for("clients.detail", client_id=c) for c in clients]

@@ -56,6 +56,8 @@ def service_worker() -> Response:
                            "réseau revient."),
             "note": _("Transmission enregistrée sur l'appareil : elle partira dès que le "
                       "réseau revient."),
+            "observation": _("Observation enregistrée sur l'appareil : elle partira dès que "
+                             "le réseau revient."),
         },
     }
     source = services.SW_SOURCE.read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from risk.change import ChangeDetector, PopulationBaseline, detect_changes, group_alert_days
@@ -32,7 +33,8 @@ def test_appetite_drop_is_detected_within_three_visits(small_cohort: Cohort) -> 
     assert first.text == "appétit en baisse par rapport à d'habitude"
     delay = (first.at - (T0 + timedelta(days=3 * 40))).days // 3 + 1
     assert 1 <= delay <= 3
-    assert first.method == "ewma"
+    # The nutrition domain's CUSUM sees it first and names the item that moved most.
+    assert first.method == "domain"
 
 
 def test_stable_person_raises_no_alert(small_cohort: Cohort) -> None:
@@ -62,10 +64,16 @@ def test_cusum_flags_repeated_yes_answers(small_cohort: Cohort) -> None:
     obs = [
         Observation("A", T0 + timedelta(days=3 * i), pain=i >= 30) for i in range(40)
     ]
-    alerts = detect_changes(obs, _population(small_cohort))
-    pain = [a for a in alerts if a.item == "pain" and a.method == "cusum"]
+    pop = _population(small_cohort)
+    pain = [a for a in detect_changes(obs, pop) if a.item == "pain"]
     assert pain
     assert pain[0].at >= T0 + timedelta(days=90)
+    # The item's own Bernoulli CUSUM (domain CUSUM off, ten "yes" enough for its threshold).
+    alone = ChangeDetector(domain_threshold=math.inf, cusum_threshold=6.0)
+    item_only = [a for a in detect_changes(obs, pop, alone) if a.item == "pain"]
+    assert item_only
+    assert item_only[0].method == "cusum"
+    assert item_only[0].at >= T0 + timedelta(days=90)
 
 
 def test_alerts_are_grouped_into_episodes() -> None:
