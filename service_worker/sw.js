@@ -14,8 +14,9 @@
 
 const SHELL = "tournee-shell-" + BUILD.version;
 const PAGES = "tournee-pages-";
-const ACTION_RE = /^\/visites\/(\d+)\/(arrivee|depart|note)$/;
-const ACTIONS = { arrivee: "check_in", depart: "check_out", note: "note" };
+const ACTION_RE = /^\/visites\/(\d+)\/(arrivee|depart|note|observation)$/;
+const ACTIONS = { arrivee: "check_in", depart: "check_out", note: "note",
+                  observation: "observation" };
 const PAGE_RE = /^\/(ma-journee|visites\/\d+|clients\/\d+)$/;
 const NAV_TIMEOUT_MS = 2000;
 const REFRESH_EVERY_MS = 30000;
@@ -251,6 +252,10 @@ async function postAction(event, req, visitId, action) {
   }
   await broadcast();
   if (!htmx) { return Response.redirect("/visites/" + visitId, 303); }
+  if (action === "observation") {
+    // The form fills the whole page: back to the visit (a full load), which shows what waits.
+    return new Response("", { status: 202, headers: { "HX-Redirect": "/visites/" + visitId } });
+  }
   const text = BUILD.text[action].replace(/&/g, "&amp;").replace(/</g, "&lt;");
   return new Response(
     '<p class="flash flash-warning" role="status" data-queued="' + action + '">' + text + "</p>",
@@ -397,4 +402,48 @@ self.addEventListener("message", (event) => {
     work = reply();
   }
   event.waitUntil(work);
+});
+
+/* ------------------------------------------------------------------ push notifications */
+/* The server sends {id, title, body, url, tag, ts} (discreet users get no names). The tag
+ * is the message's topic: a new estimated time replaces the previous notification, and a
+ * message sent twice (a worker died mid-send) shows once. */
+self.addEventListener("push", (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (err) { data = {}; }
+  const title = String(data.title || "Tournée");
+  const url = typeof data.url === "string" && data.url.startsWith("/") && !data.url.startsWith("//")
+    ? data.url : "/notifications/";
+  event.waitUntil(self.registration.showNotification(title, {
+    body: String(data.body || ""), tag: String(data.tag || data.id || ""),
+    data: { url, id: data.id || null }, timestamp: Number(data.ts) || Date.now(),
+    icon: "/static/icons/icon-192.png", badge: "/static/icons/icon-192.png", renotify: false,
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL((event.notification.data && event.notification.data.url) || "/",
+                         self.location.origin);
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    for (const client of windows) {
+      if (new URL(client.url).origin !== target.origin) { continue; }
+      if ("navigate" in client) { await client.navigate(target.href).catch(() => null); }
+      if ("focus" in client) { return client.focus(); }
+    }
+    return self.clients.openWindow(target.href);
+  })());
+});
+
+/* The browser renewed the subscription: tell the server (same JSON as static/js/push.js). */
+self.addEventListener("pushsubscriptionchange", (event) => {
+  const options = event.oldSubscription ? event.oldSubscription.options : null;
+  if (!options) { return; }
+  event.waitUntil(self.registration.pushManager.subscribe(options).then((sub) => fetch(
+    "/notifications/abonnements", {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json", "X-Tournee-Push": "1" },
+      body: JSON.stringify(sub.toJSON()),
+    })).catch(() => {}));
 });

@@ -1,0 +1,1 @@
+"""Web Push reminders (VAPID), notification preferences and the in-app notification list."""
