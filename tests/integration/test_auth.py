@@ -127,7 +127,8 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
 
 
 def test_login_next_parameter_cannot_redirect_elsewhere(client: FlaskClient, world: Any) -> None:
-    user = world.user(world.org(), "coordinator")
+    # A carer: no second factor, so the password step itself redirects (staff: test_security).
+    user = world.user(world.org(), "carer")
     world.commit()
     token = csrf_from(client, "/login")
     response = client.post("/login?next=//evil.example/x",

@@ -100,3 +100,35 @@ def set_status(user_id: int) -> Response:
     db.session.commit()
     flash(_("Compte mis à jour."), "success")
     return hx_redirect(url_for("accounts.index"))
+
+
+@bp.route("/<int:user_id>/deverrouiller", methods=["POST"])
+@roles_required("admin", "coordinator")
+def unlock(user_id: int) -> Response:
+    """Unlock an account locked after repeated failed sign-ins."""
+    user = get_org_object(User, user_id, current_user)
+    try:
+        services.unlock(current_user, user)
+    except services.AccountError as exc:
+        db.session.rollback()
+        flash(_(str(exc)), "error")
+        return hx_redirect(url_for("accounts.index"))
+    db.session.commit()
+    flash(_("Compte déverrouillé."), "success")
+    return hx_redirect(url_for("accounts.index"))
+
+
+@bp.route("/<int:user_id>/double-authentification", methods=["POST"])
+@roles_required("admin")
+def reset_two_factor(user_id: int) -> Response:
+    """Remove a user's authenticator (lost phone): she enrols again at her next sign-in."""
+    user = get_org_object(User, user_id, current_user)
+    try:
+        services.reset_two_factor(current_user, user)
+    except services.AccountError as exc:
+        db.session.rollback()
+        flash(_(str(exc)), "error")
+        return hx_redirect(url_for("accounts.index"))
+    db.session.commit()
+    flash(_("Double authentification réinitialisée."), "success")
+    return hx_redirect(url_for("accounts.index"))

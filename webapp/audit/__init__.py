@@ -1,1 +1,1 @@
-"""Audit trail of reads and changes of client data."""
+"""Audit trail of reads and changes of client data: append-only, hash-chained, searchable."""

@@ -1,13 +1,37 @@
-"""Record audit events."""
+"""Record, search and verify audit events."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from flask import has_request_context, request
 
 from webapp.audit.models import AuditEvent
 from webapp.extensions import db
+from webapp.timeutil import PARIS, utcnow
+
+# Any number will do as long as every writer of the trail uses the same one (PostgreSQL).
+_PG_LOCK_KEY = 7_300_612
+
+
+def payload(*, organisation_id: int | None, user_id: int | None, action: str, object_type: str,
+            object_id: int | None, client_id: int | None, at: datetime, remote_addr: str,
+            details: dict[str, Any]) -> str:
+    """Serialise an event's content canonically: what its hash covers."""
+    stamp = at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    return json.dumps([organisation_id, user_id, action, object_type, object_id, client_id,
+                       stamp, remote_addr, details], sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def chain_hash(prev_hash: str, content: str) -> str:
+    """Return the hash of an event from the previous hash and its canonical content."""
+    return hashlib.sha256((prev_hash + content).encode()).hexdigest()
 
 
 def record(
@@ -19,19 +43,122 @@ def record(
     client_id: int | None = None,
     organisation_id: int | None = None,
     **details: Any,
-) -> AuditEvent:
-    """Add an audit event for ``actor`` (a User, or None for the system); flush, not commit."""
+) -> None:
+    """Append an audit event for ``actor`` (a User, or None for the system); no commit.
+
+    The previous hash is read inside the INSERT itself, while the database's write lock is
+    held (SQLite has one writer; PostgreSQL takes a transaction-scoped advisory lock), so two
+    concurrent requests can never chain onto the same row.
+    """
     remote = (request.remote_addr or "") if has_request_context() else ""
-    event = AuditEvent(
-        organisation_id=organisation_id if organisation_id is not None
+    values: dict[str, Any] = {
+        "organisation_id": organisation_id if organisation_id is not None
         else getattr(actor, "organisation_id", None),
-        user_id=getattr(actor, "id", None),
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        client_id=client_id,
-        remote_addr=remote,
-        details=details,
-    )
-    db.session.add(event)
-    return event
+        "user_id": getattr(actor, "id", None),
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "client_id": client_id,
+        "at": utcnow(),
+        "remote_addr": remote[:64],
+        "details": json.loads(json.dumps(details, default=str)),
+    }
+    content = payload(**values)
+    dialect = db.session.get_bind().dialect.name
+    table = AuditEvent.__table__
+    last = sa.select(table.c.hash).order_by(table.c.id.desc()).limit(1).scalar_subquery()
+    prev = sa.func.coalesce(last, "")
+    if dialect == "postgresql":
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+        digest: Any = sa.func.encode(
+            sa.func.sha256(sa.func.convert_to(prev + sa.literal(content), "UTF8")), "hex")
+    else:
+        digest = sa.func.tournee_sha256(prev + sa.literal(content))
+    columns = [*values, "prev_hash", "hash"]
+    select = sa.select(*[sa.literal(v, table.c[k].type) for k, v in values.items()],
+                       prev, digest)
+    db.session.execute(sa.insert(AuditEvent).from_select(columns, select))
+
+
+@dataclass
+class ChainReport:
+    """The outcome of checking the whole trail."""
+
+    checked: int
+    broken_at: int | None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+def verify_chain(batch: int = 5000) -> ChainReport:
+    """Recompute every hash in id order; report the first row that does not match."""
+    prev = ""
+    checked = 0
+    last_id = 0
+    while True:
+        rows = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.id > last_id)
+                                  .order_by(AuditEvent.id).limit(batch)).all()
+        if not rows:
+            return ChainReport(checked, None)
+        for row in rows:
+            if row.prev_hash != prev:
+                return ChainReport(checked, row.id, "prev_hash")
+            content = payload(organisation_id=row.organisation_id, user_id=row.user_id,
+                              action=row.action, object_type=row.object_type,
+                              object_id=row.object_id, client_id=row.client_id, at=row.at,
+                              remote_addr=row.remote_addr, details=row.details)
+            if chain_hash(prev, content) != row.hash:
+                return ChainReport(checked, row.id, "hash")
+            prev = row.hash
+            checked += 1
+            last_id = row.id
+        db.session.expunge_all()
+
+
+@dataclass
+class AuditQuery:
+    """Filters of the admin's audit search; all optional."""
+
+    organisation_id: int
+    user_id: int | None = None
+    client_id: int | None = None
+    action: str = ""
+    object_type: str = ""
+    day_from: date | None = None
+    day_to: date | None = None
+
+
+def search(query: AuditQuery, *, limit: int | None = 200) -> list[AuditEvent]:
+    """Return the organisation's events matching ``query``, newest first."""
+    stmt = sa.select(AuditEvent).where(AuditEvent.organisation_id == query.organisation_id)
+    if query.user_id is not None:
+        stmt = stmt.where(AuditEvent.user_id == query.user_id)
+    if query.client_id is not None:
+        stmt = stmt.where(AuditEvent.client_id == query.client_id)
+    if query.action:
+        stmt = stmt.where(AuditEvent.action == query.action)
+    if query.object_type:
+        stmt = stmt.where(AuditEvent.object_type == query.object_type)
+    if query.day_from is not None:
+        stmt = stmt.where(AuditEvent.at >= datetime.combine(query.day_from, time(0), PARIS))
+    if query.day_to is not None:
+        end = datetime.combine(query.day_to + timedelta(days=1), time(0), PARIS)
+        stmt = stmt.where(AuditEvent.at < end)
+    stmt = stmt.order_by(AuditEvent.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def known_actions(organisation_id: int) -> list[str]:
+    """Return the distinct actions recorded for an organisation (the filter's choices)."""
+    return list(db.session.scalars(sa.select(AuditEvent.action).distinct().where(
+        AuditEvent.organisation_id == organisation_id).order_by(AuditEvent.action)))
+
+
+def details_text(details: dict[str, Any]) -> str:
+    """Render an event's details compactly for a page or a CSV cell."""
+    return json.dumps(details, ensure_ascii=False, sort_keys=True) if details else ""

@@ -1,1 +1,1 @@
-"""Sign-in, sign-out, language and password hashing."""
+"""Sign-in (password, then TOTP for those who use it), lockout, sessions, language."""

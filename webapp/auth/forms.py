@@ -62,3 +62,18 @@ class PasswordChangeForm(FlaskForm):
     confirm = PasswordField(_l("Nouveau mot de passe, encore"),
                             validators=[DataRequired(), EqualTo("new", _l("Les deux saisies "
                                                                           "diffèrent."))])
+
+
+class CodeForm(FlaskForm):
+    """The six-digit code of an authenticator app, or a recovery code."""
+
+    code = StringField(_l("Code de vérification"),
+                       validators=[DataRequired(), Length(max=20)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                  "autocapitalize": "off", "spellcheck": "false"})
+
+
+class PasswordConfirmForm(FlaskForm):
+    """Confirm a sensitive change with one's password."""
+
+    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(), Length(max=200)])

@@ -40,6 +40,18 @@ class User(UserMixin, db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Two-factor sign-in (TOTP, RFC 6238): the shared secret, set once enrolment is confirmed;
+    # the last time step accepted, so a code cannot be replayed; hashes of recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    recovery_codes: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
+    # Lockout: consecutive failures since the last success; locked until an admin unlocks.
+    failed_logins: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the account was anonymised (GDPR erasure): it can never sign in again.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation] = relationship()
 
@@ -53,6 +65,15 @@ class User(UserMixin, db.Model):
 
     @property
     def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_secret is not None and self.totp_enabled_at is not None
+
+    @property
+    def two_factor_required(self) -> bool:
+        """Staff see every client's data: they must use a second factor."""
         return self.role in STAFF_ROLES
 
 

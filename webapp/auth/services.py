@@ -56,19 +56,75 @@ def check_throttle(email: str, remote_addr: str, *, max_failures: int, window_s:
             raise ThrottledError(max(retry, 1))
 
 
+class LockedError(Exception):
+    """The account is locked after repeated failures; an administrator must unlock it."""
+
+
 def authenticate(email: str, password: str, remote_addr: str, *, max_failures: int,
-                 window_s: int) -> User | None:
-    """Return the active user for these credentials, recording a failure otherwise."""
+                 window_s: int, lockout_after: int = 0) -> User | None:
+    """Return the active user for these credentials, recording a failure otherwise.
+
+    Every failure counts against the account (``failed_logins``); at ``lockout_after``
+    consecutive failures the account is locked until an administrator unlocks it. A locked
+    account is told so only when the right password is given, so the lock does not reveal
+    which addresses have accounts.
+    """
+    from webapp.audit.services import record
+
     email = email.strip().lower()
     check_throttle(email, remote_addr, max_failures=max_failures, window_s=window_s)
     user = db.session.scalar(sa.select(User).where(User.email == email))
-    if verify_password(user, password) and user is not None and user.active:
-        user.last_login_at = utcnow()
+    good = verify_password(user, password) and user is not None
+    if good and user is not None and user.locked_at is not None:
+        raise LockedError
+    if good and user is not None and user.active and user.erased_at is None:
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         return user
     db.session.add(LoginAttempt(email=email, remote_addr=remote_addr))
+    if user is not None and not good:
+        note_failure(user, lockout_after)
+        if user.locked_at is not None and user.failed_logins == lockout_after:
+            record(user, "lock", "user", user.id, failures=user.failed_logins)
     return None
+
+
+def note_failure(user: User, lockout_after: int) -> None:
+    """Count a failed password or second-factor code; lock the account at the threshold."""
+    user.failed_logins = (user.failed_logins or 0) + 1
+    if lockout_after and user.failed_logins >= lockout_after and user.locked_at is None:
+        user.locked_at = utcnow()
+
+
+def signed_in(user: User) -> None:
+    """Note a completed sign-in: reset the failure count."""
+    user.failed_logins = 0
+    user.last_login_at = utcnow()
+
+
+def unlock(actor: User, user: User) -> None:
+    """Unlock an account locked after repeated failures."""
+    from webapp.audit.services import record
+
+    if user.role not in CREATABLE_ROLES.get(actor.role, ()):
+        raise AccountError(N_("Vous ne pouvez pas modifier ce type de compte."))
+    user.locked_at = None
+    user.failed_logins = 0
+    record(actor, "unlock", "user", user.id)
+    db.session.flush()
+
+
+def reset_two_factor(actor: User, user: User) -> None:
+    """Remove a user's authenticator (lost phone); staff enrol again at their next sign-in."""
+    from webapp.audit.services import record
+    from webapp.auth.twofactor import disable
+
+    if actor.role != "admin" or user.id == actor.id:
+        raise AccountError(N_("Seul un autre administrateur peut réinitialiser la double "
+                              "authentification."))
+    disable(user)
+    record(actor, "reset_2fa", "user", user.id)
+    db.session.flush()
 
 
 MIN_PASSWORD_LENGTH = 12
@@ -83,12 +139,40 @@ class AccountError(ValueError):
     """An account that cannot be created or changed as asked."""
 
 
-def check_password_rules(password: str) -> None:
-    """Refuse passwords that are too short or all one kind of character."""
+def _common_passwords() -> frozenset[str]:
+    global _COMMON
+    if _COMMON is None:
+        from webapp.config import PROJECT_ROOT
+
+        path = PROJECT_ROOT / "data" / "common-passwords.txt"
+        _COMMON = frozenset(line.strip().lower() for line in path.read_text().splitlines()
+                            if line.strip() and not line.startswith("#"))
+    return _COMMON
+
+
+_COMMON: frozenset[str] | None = None
+
+
+def check_password_rules(password: str, *, email: str = "", names: tuple[str, ...] = ()) -> None:
+    """Refuse passwords that are short, of one kind, common, or made of the e-mail or name."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(N_("Le mot de passe doit compter au moins 12 caractères."))
     if password.isdigit() or password.isalpha():
         raise AccountError(N_("Mélangez lettres et chiffres ou signes dans le mot de passe."))
+    lowered = password.lower()
+    if lowered in _common_passwords() or len(set(lowered)) <= 3:
+        raise AccountError(N_("Ce mot de passe est trop courant : choisissez-en un autre."))
+    email = email.strip().lower()
+    local = email.split("@")[0]
+    letters = "".join(c for c in lowered if c.isalpha())
+    words = ["".join(c for c in p.lower() if c.isalpha()) for p in (local, *names)]
+    words.append("".join(words[1:]))  # first and last name together
+    # The e-mail itself, or the e-mail's name part or the person's name padded with digits or
+    # signs ("Dupont2026!!"): guessed first by anyone who knows the person.
+    if (email and email in lowered) or (len(local) >= 6 and local in lowered) or any(
+            len(w) >= 3 and letters == w for w in words):
+        raise AccountError(N_("Le mot de passe ne doit pas reprendre l'adresse e-mail ni le "
+                              "nom."))
 
 
 def create_account(actor: User, *, email: str, password: str, role: str, first_name: str,
@@ -102,7 +186,7 @@ def create_account(actor: User, *, email: str, password: str, role: str, first_n
     email = email.strip().lower()
     if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email)):
         raise AccountError(N_("Un compte existe déjà avec cette adresse e-mail."))
-    check_password_rules(password)
+    check_password_rules(password, email=email, names=(first_name, last_name))
     user = User(organisation_id=actor.organisation_id, email=email, role=role,
                 first_name=first_name.strip(), last_name=last_name.strip(),
                 password_hash=hash_password(password), client_id=client_id, locale=locale)
@@ -131,7 +215,8 @@ def change_password(user: User, current: str, new: str) -> None:
 
     if not verify_password(user, current):
         raise AccountError(N_("Le mot de passe actuel est incorrect."))
-    check_password_rules(new)
+    check_password_rules(new, email=user.email, names=(user.first_name, user.last_name))
     user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
     record(user, "change_password", "user", user.id)
     db.session.flush()

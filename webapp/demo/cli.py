@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from flask.cli import AppGroup
 
 from webapp.config import PROJECT_ROOT
 from webapp.demo import services
+from webapp.demo.observations import WEEKS, seed_observations
 from webapp.demo.streets import extract_streets
 from webapp.extensions import db
 from webapp.timeutil import today_paris
@@ -30,10 +32,37 @@ def load_command(days: int) -> None:
     # From last week, so that carers and families also see visits already done.
     first = today_paris() - timedelta(days=7)
     created, assigned = services.refresh_demo(org, first, days + 7)
+    services.enrol_demo_staff(org)
+    observed = seed_observations(org, today_paris())
     db.session.commit()
     click.echo(f"{created} visits generated, {assigned} assigned")
+    if observed:
+        click.echo(f"{observed} observations recorded over {WEEKS} weeks, risks scored")
     for role, email in services.DEMO_LOGINS.items():
         click.echo(f"  {role:<12} {email}  /  {services.DEMO_PASSWORD}")
+    click.echo("  admin and coordinator also need a code: flask --app webapp demo code EMAIL")
+
+
+@demo_cli.command("code")
+@click.argument("email")
+def code_command(email: str) -> None:
+    """Print the current two-factor code of a demo account (demo data only)."""
+    import sqlalchemy as sa
+
+    from webapp.auth.models import User
+    from webapp.auth.twofactor import STEP_S, code_at_step, current_step
+
+    org = services.demo_organisation()
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if org is None or user is None or user.organisation_id != org.id:
+        raise click.ClickException(f"{email} is not a demo account")
+    if user.totp_secret is None:
+        raise click.ClickException(f"{email} does not use two-factor sign-in")
+    step = max(current_step(), (user.totp_last_step or 0) + 1)
+    # Accepted until the step after it ends (one step of clock drift is allowed).
+    left = int((step + 2) * STEP_S - time.time())
+    click.echo(code_at_step(user.totp_secret, step))
+    click.echo(f"(valid for about {left} s)", err=True)
 
 
 @demo_cli.command("extract-streets")

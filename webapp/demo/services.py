@@ -32,6 +32,9 @@ DEMO_LOGINS = {
     "recipient": "beneficiaire@demo.tournee.fr",
     "family": "famille@demo.tournee.fr",
 }
+# Staff must use a second factor: the demo's admin and coordinator are enrolled with this
+# published secret (demo data only); ``flask demo code EMAIL`` prints the current code.
+DEMO_TOTP_SECRET = "TOURNEEDEMOSECRETFORSTAFFONLYXYZ"  # noqa: S105 - base32, demo data only
 N_CARERS = 12
 N_CLIENTS = 60
 # Rough road speed and detour factor for the demo's hand-made plan (the optimiser uses roads).
@@ -86,6 +89,22 @@ def load_streets(path: Path) -> list[Street]:
 def demo_organisation() -> Organisation | None:
     """Return the demo organisation if it has been loaded."""
     return db.session.scalar(sa.select(Organisation).where(Organisation.name == DEMO_NAME))
+
+
+def enrol_demo_staff(org: Organisation) -> int:
+    """Give the demo's staff accounts the published TOTP secret, if they have none yet."""
+    from webapp.auth.models import STAFF_ROLES
+    from webapp.timeutil import utcnow
+
+    enrolled = 0
+    for user in db.session.scalars(sa.select(User).where(
+            User.organisation_id == org.id, User.role.in_(STAFF_ROLES),
+            User.totp_secret.is_(None))):
+        user.totp_secret = DEMO_TOTP_SECRET
+        user.totp_enabled_at = utcnow()
+        enrolled += 1
+    db.session.flush()
+    return enrolled
 
 
 def _user(org: Organisation, role: str, email: str, first: str, last: str,

@@ -1,0 +1,1 @@
+"""GDPR rights: access (export), rectification (the edit forms), erasure; retention periods."""
