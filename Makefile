@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export FLASK_APP := webapp
 
-.PHONY: run test install translations chromium lint typecheck pytest serve migrate demo vendor clean lighthouse
+.PHONY: run test install translations chromium lint typecheck pytest serve migrate demo vendor clean lighthouse \
+	test-postgres postgresql redis load
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,6 +23,7 @@ migrate: install
 	$(BIN)/flask db upgrade
 
 demo: migrate
+	$(BIN)/flask push keys >/dev/null
 	$(BIN)/flask demo load
 
 # The web server and one background worker (optimisations, nightly jobs), stopped together.
@@ -48,10 +50,36 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-pytest: install chromium node_modules/.installed
+pytest: install chromium node_modules/.installed redis
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# Debian's PostgreSQL and Redis (the Redis scale-out test starts its own redis-server).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+# The whole suite again on PostgreSQL: a throw-away cluster in a temp folder, on a free port,
+# owned by the `postgres` user when run as root (PostgreSQL refuses to run as root); every
+# test gets a database copied from one migrated template (tests/conftest.py).
+test-postgres: install chromium node_modules/.installed postgresql redis
+	@set -eu; bindir=$$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1); \
+	dir=$$(mktemp -d /tmp/tournee-pg.XXXXXX); port=$$($(PY) -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	as=""; if [ "$$(id -u)" = 0 ]; then chown postgres "$$dir"; as="runuser -u postgres --"; fi; \
+	$$as $$bindir/initdb -D "$$dir/data" -U tournee -A trust -E UTF8 --no-locale >/dev/null; \
+	$$as $$bindir/pg_ctl -D "$$dir/data" -l "$$dir/log" -w -o "-p $$port -k $$dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null; \
+	trap '$$as $$bindir/pg_ctl -D "$$dir/data" -m immediate stop >/dev/null; rm -rf "$$dir"' EXIT; \
+	echo "PostgreSQL $$($$bindir/postgres --version | cut -d' ' -f3) on 127.0.0.1:$$port"; \
+	TEST_DATABASE_URL="postgresql+psycopg://tournee@127.0.0.1:$$port/postgres" $(BIN)/pytest -q $(PYTEST_ARGS)
+
+# Morning-peak load on gunicorn and SQLite (several minutes; not part of `make test`).
+load: install
+	$(PY) -m bench.load
 
 # Refresh the vendored front-end files from the npm registry (not needed to run or test).
 vendor:

@@ -30,14 +30,94 @@ from webapp.config import PROJECT_ROOT, TestConfig
 _counter = itertools.count(1)
 
 
+# The suite runs on SQLite files by default. With TEST_DATABASE_URL (a PostgreSQL server URL,
+# e.g. postgresql+psycopg://tournee@127.0.0.1:5433/postgres, as `make test-postgres` sets it)
+# each test gets its own PostgreSQL database instead, copied from one migrated template.
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if TEST_DATABASE_URL:
+        # The engine of an app a test built and dropped without dispose() closes its pooled
+        # connections when collected: silently for sqlite3, with a ResourceWarning for psycopg.
+        config.addinivalue_line(
+            "filterwarnings", "ignore:.*was deleted while still open:ResourceWarning")
+
+
+def flask_db_upgrade(database_url: str, instance: Path) -> None:
+    """Run the real migrations (``flask db upgrade``) against ``database_url``."""
+    env = {"FLASK_APP": "webapp", "DATABASE_URL": database_url,
+           "TOURNEE_INSTANCE": str(instance), "PATH": str(Path(sys.executable).parent)}
+    done = subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=PROJECT_ROOT,
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+class PostgresServer:
+    """Create and drop databases on the server of TEST_DATABASE_URL."""
+
+    def __init__(self, url: str) -> None:
+        import sqlalchemy as sa
+
+        self.url = sa.engine.make_url(url)
+        self.engine = sa.create_engine(self.url, isolation_level="AUTOCOMMIT",
+                                       poolclass=sa.pool.NullPool)
+        self.prefix = f"tournee_{os.getpid()}"
+
+    def url_of(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            suffix = f' TEMPLATE "{template}"' if template else ""
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"{suffix}')
+        return self.url_of(name)
+
+    def drop(self, name: str) -> None:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | None]:
+    """The PostgreSQL server of TEST_DATABASE_URL and its migrated template, or None."""
+    if not TEST_DATABASE_URL:
+        yield None
+        return
+    server = PostgresServer(TEST_DATABASE_URL)
+    template = f"{server.prefix}_template"
+    flask_db_upgrade(server.create(template), Path(tempfile.mkdtemp(prefix="tournee-pg-")))
+    server.template = template  # type: ignore[attr-defined]
+    yield server
+    server.drop(template)
+    server.engine.dispose()
+
+
+def new_database(postgres: PostgresServer | None, migrated_db: Path, folder: Path) -> str:
+    """A fresh migrated database for one test or server: its URL.
+
+    A copy of the migrated SQLite file, or a PostgreSQL database made from the template.
+    """
+    if postgres is None:
+        path = folder / "tournee.sqlite3"
+        shutil.copy(migrated_db, path)
+        return f"sqlite:///{path}"
+    return postgres.create(f"{postgres.prefix}_{next(_counter)}",
+                           template=postgres.template)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def make_database(postgres: PostgresServer | None, migrated_db: Path) -> Any:
+    """``make_database(folder)``: a fresh migrated database URL, for servers of a session."""
+    return lambda folder: new_database(postgres, migrated_db, folder)
+
+
 @pytest.fixture(scope="session")
 def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Run ``flask db upgrade`` once into a template database file."""
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    env = {"FLASK_APP": "webapp", "DATABASE_URL": f"sqlite:///{path}",
-           "TOURNEE_INSTANCE": str(path.parent), "PATH": str(Path(sys.executable).parent)}
-    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=PROJECT_ROOT, env=env,
-                   check=True, capture_output=True)
+    flask_db_upgrade(f"sqlite:///{path}", path.parent)
     return path
 
 
@@ -49,9 +129,33 @@ def road_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def db_path(migrated_db: Path, tmp_path: Path) -> Path:
+    """A migrated SQLite file of the test's own (tests that need SQLite itself use it)."""
     path = tmp_path / "tournee.sqlite3"
     shutil.copy(migrated_db, path)
     return path
+
+
+@pytest.fixture
+def empty_database_url(postgres: PostgresServer | None, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the test's own (no tables), for the migration tests."""
+    if postgres is None:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    name = f"{postgres.prefix}_{next(_counter)}"
+    url = postgres.create(name)
+    yield url
+    postgres.drop(name)
+
+
+@pytest.fixture
+def database_url(postgres: PostgresServer | None, db_path: Path) -> Iterator[str]:
+    """The test's own migrated database: ``db_path``, or a PostgreSQL database."""
+    if postgres is None:
+        yield f"sqlite:///{db_path}"
+        return
+    url = new_database(postgres, db_path, db_path.parent)
+    yield url
+    postgres.drop(url.rsplit("/", 1)[1])
 
 
 class IsolatedClient(FlaskClient):
@@ -66,9 +170,9 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(db_path: Path, road_cache: Path) -> Iterator[Flask]:
+def app(database_url: str, road_cache: Path) -> Iterator[Flask]:
     class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{db_path}"
+        SQLALCHEMY_DATABASE_URI = database_url
         CACHE_DIR = road_cache
 
     application = create_app(Config)

@@ -26,6 +26,29 @@ def _make_huey() -> Huey:
 
 
 huey = _make_huey()
+
+
+def _trace_tasks(path: str) -> None:
+    """Append one line per task event to ``path``: which task ran where, and how often.
+
+    Set ``TOURNEE_TASK_LOG`` on the web and worker processes to audit a worker pool (the
+    crash and Redis tests use it to prove a task runs once). Lines are written with a
+    single ``O_APPEND`` write, so processes sharing the file do not interleave them.
+    """
+    from huey.signals import SIGNAL_COMPLETE, SIGNAL_ENQUEUED, SIGNAL_ERROR, SIGNAL_EXECUTING
+
+    @huey.signal(SIGNAL_ENQUEUED, SIGNAL_EXECUTING, SIGNAL_COMPLETE, SIGNAL_ERROR)
+    def _log(signal: str, task: Any, *args: Any, **kwargs: Any) -> None:
+        line = f"{signal} {task.id} {task.name} {os.getpid()}\n".encode()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+
+if os.environ.get("TOURNEE_TASK_LOG"):
+    _trace_tasks(os.environ["TOURNEE_TASK_LOG"])
 _worker_app: Flask | None = None
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,6 +93,8 @@ def with_app(func: F) -> F:
 def _import_feature_tasks() -> None:
     """Register the tasks defined in feature packages (the consumer imports only this module)."""
     from webapp.alerts import tasks as _alerts_tasks  # noqa: F401
+    from webapp.gdpr import tasks as _gdpr_tasks  # noqa: F401
+    from webapp.push import tasks as _push_tasks  # noqa: F401
     from webapp.rounds import tasks as _rounds_tasks  # noqa: F401
 
 

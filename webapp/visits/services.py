@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from webapp.audit.services import record
 from webapp.auth.models import User
@@ -28,8 +29,27 @@ def carer_day(carer: Carer, day: date) -> list[Visit]:
         sa.select(Visit)
         .join(VisitAssignment, VisitAssignment.visit_id == Visit.id)
         .where(VisitAssignment.carer_id == carer.id, Visit.day == day)
+        # The day lists each client and its travel minutes: no query per visit.
+        .options(selectinload(Visit.client), selectinload(Visit.assignments))
     ).all()
     return sorted(visits, key=visit_sort_key)
+
+
+def travel_minutes(carer: Carer, visits: list[Visit]) -> dict[int, int]:
+    """Return the travel minutes to each visit of a carer's day, from the accepted round.
+
+    ``visits`` is the day in order (:func:`carer_day`). Minutes are shown only where the
+    previous stop is still the one the accepted plan drove from (home for the first visit):
+    a visit moved by hand since then would make them wrong.
+    """
+    out: dict[int, int] = {}
+    previous: int | None = None
+    for visit in visits:
+        row = next((a for a in visit.assignments if a.carer_id == carer.id), None)
+        if row is not None and row.travel_min is not None and row.travel_from_id == previous:
+            out[visit.id] = row.travel_min
+        previous = visit.id
+    return out
 
 
 def visit_sort_key(visit: Visit) -> tuple[datetime, int]:
@@ -139,7 +159,7 @@ def cancel(visit: Visit, actor: User, reason: str) -> Visit:
         raise VisitError(N_("Cette intervention ne peut plus être annulée."))
     visit.status = "cancelled"
     visit.cancel_reason = reason[:300]
-    record(actor, "cancel", "visit", visit.id, client_id=visit.client_id, reason=reason[:300])
+    record(actor, "cancel", "visit", visit.id, client_id=visit.client_id)  # no free text: GDPR
     db.session.flush()
     return visit
 

@@ -43,9 +43,13 @@ def today() -> Response:
     day = parse_day(request.args.get("date"))
     carer = carer_of(current_user)
     visits = services.carer_day(carer, day) if carer else []
+    travel = services.travel_minutes(carer, visits) if carer else {}
+    response = render("visits/today.html", visits=visits, day=day, carer=carer, travel=travel)
+    # Audited after rendering: committing first would expire every row the page shows (one
+    # reload query each), and the write transaction stays a single short INSERT.
     record(current_user, "read_day", "carer", carer.id if carer else None, day=day.isoformat())
     db.session.commit()
-    return render("visits/today.html", visits=visits, day=day, carer=carer)
+    return response
 
 
 def _checkout_form(visit) -> CheckOutForm:  # type: ignore[no-untyped-def]
@@ -91,9 +95,11 @@ def render_visit_page(visit, status: int = 200, **forms) -> Response:  # type: i
 def detail(visit_id: int) -> Response:
     """Show one visit: client, address, access notes, tasks, check-in/out."""
     visit = get_visible_visit(current_user, visit_id)
+    response = render_visit_page(visit)
+    # Audited after rendering, as for the day: no expired rows, a short write transaction.
     record(current_user, "read_visit", "visit", visit.id, client_id=visit.client_id)
     db.session.commit()
-    return render_visit_page(visit)
+    return response
 
 
 def _apply(visit, action, form, status_ok_message: str) -> Response:  # type: ignore[no-untyped-def]
@@ -286,7 +292,7 @@ def outbox_sync() -> tuple[Response, int]:
     if current_user.role != "carer":
         return jsonify(error="forbidden", message=_("Vous n'avez pas accès à cette page.")), 403
     data = request.get_json(silent=True)
-    if not isinstance(data, dict) or data.get("action") not in OUTBOX_FORMS:
+    if not isinstance(data, dict) or data.get("action") not in (*OUTBOX_FORMS, "observation"):
         return jsonify(error="invalid", message=_("La demande est invalide.")), 400
     visit_id = data.get("visit_id")
     fields = data.get("fields") or {}
@@ -299,5 +305,12 @@ def outbox_sync() -> tuple[Response, int]:
     pairs = [p for p in pairs if p[0] not in ("idempotency_key", "captured_at", "csrf_token")]
     pairs += [("idempotency_key", str(data.get("key") or "")),
               ("captured_at", str(data.get("at") or ""))]
+    if data["action"] == "observation":
+        # The observation form keeps its own key (one row per visit and carer); imported
+        # here because observations depend on visits, not the other way round.
+        from webapp.observations.views import replay_observation
+
+        status, body = replay_observation(visit_id, MultiDict(pairs))
+        return jsonify(body), status
     result = _apply_outbox(visit_id, data["action"], MultiDict(pairs), csrf_check=False)
     return jsonify(result.body), result.status
