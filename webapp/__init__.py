@@ -72,6 +72,10 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # A local file cannot drop a connection: no "SELECT 1" before every checkout.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": False}
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -116,29 +120,42 @@ def _select_locale() -> str:
 def _register_blueprints(app: Flask) -> None:
     from webapp.accounts.views import bp as accounts_bp
     from webapp.alerts.views import bp as alerts_bp
+    from webapp.audit.views import bp as audit_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.careplans.views import bp as careplans_bp
     from webapp.carers.views import bp as carers_bp
     from webapp.clients.views import bp as clients_bp
     from webapp.core.views import bp as core_bp
     from webapp.family.views import bp as family_bp
+    from webapp.gdpr.views import bp as gdpr_bp
     from webapp.observations.views import bp as observations_bp
     from webapp.offline.views import bp as offline_bp
+    from webapp.push.views import bp as push_bp
     from webapp.rounds.views import bp as rounds_bp
     from webapp.visits.views import bp as visits_bp
 
     for bp in (core_bp, auth_bp, visits_bp, clients_bp, carers_bp, careplans_bp, rounds_bp,
-               family_bp, accounts_bp, offline_bp, observations_bp, alerts_bp):
+               family_bp, accounts_bp, offline_bp, observations_bp, alerts_bp, audit_bp,
+               gdpr_bp, push_bp):
         app.register_blueprint(bp)
 
 
 def _register_cli(app: Flask) -> None:
     from webapp.alerts.cli import alerts_cli
+    from webapp.audit.cli import audit_cli
+    from webapp.backup import backup_command, restore_command
     from webapp.demo.cli import demo_cli
+    from webapp.gdpr.cli import gdpr_cli
+    from webapp.push.cli import push_cli
     from webapp.visits.cli import visits_cli
 
     app.cli.add_command(alerts_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(backup_command)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(push_cli)
+    app.cli.add_command(gdpr_cli)
+    app.cli.add_command(restore_command)
     app.cli.add_command(visits_cli)
 
 
@@ -154,6 +171,17 @@ def _register_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        # Geolocation stays for check-in (the app's own origin); every other feature is off.
+        response.headers.setdefault(
+            "Permissions-Policy",
+            "geolocation=(self), camera=(), microphone=(), payment=(), usb=(), "
+            "interest-cohort=()",
+        )
+        if app.config.get("HSTS_SECONDS"):
+            response.headers.setdefault(
+                "Strict-Transport-Security",
+                f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains")
         tiles = "{0.scheme}://{0.netloc}".format(urlsplit(app.config["MAP_TILE_URL"]))
         response.headers.setdefault(
             "Content-Security-Policy",

@@ -38,6 +38,16 @@ class Config:
     # Login throttling: failures allowed per e-mail address and per client address in the window.
     LOGIN_MAX_FAILURES = 5
     LOGIN_WINDOW_SECONDS = 15 * 60
+    # Consecutive failed passwords or codes before an account locks until an admin unlocks it.
+    LOGIN_LOCKOUT_AFTER = 10
+    # Session expiry: idle (staff, everyone else) and absolute, in seconds. A device whose
+    # carer or family member ticked "remember me" stays signed in for REMEMBER_COOKIE_DURATION.
+    SESSION_IDLE_SECONDS_STAFF = 30 * 60
+    SESSION_IDLE_SECONDS = 2 * 3600
+    SESSION_ABSOLUTE_SECONDS = 12 * 3600
+    REMEMBER_COOKIE_DURATION = 7 * 24 * 3600
+    # HTTP Strict Transport Security (max-age in seconds), sent outside development only.
+    HSTS_SECONDS = 365 * 24 * 3600
     GEOCODER_DOMAIN = os.environ.get("GEOCODER_DOMAIN", "data.geopf.fr/geocodage")
     GEOCODER_SCHEME = os.environ.get("GEOCODER_SCHEME", "https")
     GEOCODER_TIMEOUT = float(os.environ.get("GEOCODER_TIMEOUT", "4"))
@@ -52,6 +62,24 @@ class Config:
     # Optimiser budget per day and sector, and parking/walking time added to each trip.
     ROUTING_TIME_LIMIT_S = float(os.environ.get("ROUTING_TIME_LIMIT_S", "15"))
     ROUTING_ACCESS_S = int(os.environ.get("ROUTING_ACCESS_S", "120"))
+    # Web Push (webapp/push): the VAPID key made once by `flask push keys` (outside the
+    # repository), the contact the push services see, and the only origins we ever POST to
+    # (a forged subscription must not make the server call internal addresses).
+    PUSH_VAPID_KEY_FILE = Path(os.environ.get("PUSH_VAPID_KEY_FILE",
+                                              INSTANCE_DIR / "vapid_private.pem"))
+    PUSH_SUBJECT = os.environ.get("PUSH_SUBJECT", "mailto:contact@tournee.example")
+    PUSH_ALLOWED_ORIGINS: ClassVar[tuple[str, ...]] = tuple(
+        o.strip() for o in os.environ.get("PUSH_ALLOWED_ORIGINS", "").split(",") if o.strip()
+    ) or (
+        "https://fcm.googleapis.com",          # Chrome, Edge, Android
+        "https://updates.push.services.mozilla.com",  # Firefox
+        "https://*.push.apple.com",            # Safari, iOS home-screen apps
+        "https://*.notify.windows.com",        # Windows (WNS)
+    )
+    PUSH_TIMEOUT_S = float(os.environ.get("PUSH_TIMEOUT_S", "10"))
+    PUSH_SEND_THREADS = int(os.environ.get("PUSH_SEND_THREADS", "16"))
+    # A claimed delivery not finished by then (a worker died) is sent again, same Topic.
+    PUSH_LEASE_S = int(os.environ.get("PUSH_LEASE_S", "60"))
 
 
 class DevelopmentConfig(Config):
@@ -60,6 +88,7 @@ class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
+    HSTS_SECONDS = 0  # plain HTTP on loopback: a browser must not pin it to HTTPS
 
 
 class TestConfig(DevelopmentConfig):
@@ -73,3 +102,6 @@ class TestConfig(DevelopmentConfig):
     ROUTING_TIME_LIMIT_S = 2.0
     # No test reaches a real tile server: this address refuses connections.
     MAP_TILE_URL = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+    # Only the local test push service (tests/pushservice.py, on loopback) is ever called.
+    PUSH_ALLOWED_ORIGINS = ("http://127.0.0.1:*",)
+    PUSH_TIMEOUT_S = 5.0

@@ -83,6 +83,11 @@ def build(world: Any) -> tuple[dict[str, Any], list[Case], list[str]]:
                       item="meal_deficit", message="Appétit en baisse par rapport à d'habitude",
                       detected_at=utcnow())
     world._db().session.add(alert)
+    from webapp.push.models import PushSubscription
+
+    device = PushSubscription(user_id=users["family"].id, endpoint="http://127.0.0.1:9/push/m",
+                              p256dh="B" * 87, auth="A" * 22, label="Chrome · Android")
+    world._db().session.add(device)
     world.commit()
     family_link_id = client.family_links[0].id
     secrets = ["Secretname", "Digicode 4242X"]
@@ -166,6 +171,51 @@ def build(world: Any) -> tuple[dict[str, Any], list[Case], list[str]]:
              {f"a{alert.id}-action": "nothing"}),
         # The outbox replay takes JSON with a custom header only: a form post is refused.
         Case("visits.outbox_sync", "POST", "/visites/envoi", dict.fromkeys(ROLES, 400)),
+        # Security and GDPR (issue 7). Staff have enrolled their authenticator at sign-in.
+        Case("auth.second_factor", "GET", "/login/code", dict.fromkeys(ROLES, 302)),
+        Case("auth.enrol", "GET", "/mon-compte/double-authentification",
+             {**dict.fromkeys(ROLES, 200), "anonymous": 302, "admin": 302, "coordinator": 302,
+              "other_org_coordinator": 302}),
+        Case("auth.regenerate_codes", "POST", "/mon-compte/codes-de-secours",
+             {**dict.fromkeys(ROLES, 409), "anonymous": 302, "admin": 303, "coordinator": 303,
+              "other_org_coordinator": 303}, {"password": "not the password"}),
+        Case("auth.disable_two_factor", "POST", "/mon-compte/double-authentification/desactiver",
+             {**dict.fromkeys(ROLES, 303), "anonymous": 302, "admin": 403, "coordinator": 403,
+              "other_org_coordinator": 403}, {"password": "not the password"}),
+        Case("accounts.unlock", "POST", f"/comptes/{other_carer.user_id}/deverrouiller",
+             _staff(303, other_org=404)),
+        Case("accounts.reset_two_factor", "POST",
+             f"/comptes/{other_carer.user_id}/double-authentification",
+             {**_staff(303, other_org=403), "coordinator": 403}),
+        Case("audit.index", "GET", "/audit/", {**_staff(200, other_org=403), "coordinator": 403}),
+        Case("audit.export", "GET", "/audit/export.csv",
+             {**_staff(200, other_org=403), "coordinator": 403}),
+        Case("gdpr.export_me", "GET", "/rgpd/mes-donnees",
+             {**dict.fromkeys(ROLES, 200), "anonymous": 302}),
+        Case("gdpr.client_page", "GET", f"/rgpd/clients/{client.id}", _staff(200, other_org=404)),
+        Case("gdpr.export_client", "GET", f"/rgpd/clients/{client.id}/export",
+             _staff(200, other_org=404)),
+        Case("gdpr.erase_client", "POST", f"/rgpd/clients/{client.id}/effacer",
+             {**_staff(400, other_org=403), "coordinator": 403}, {"confirm": "0"}),
+        Case("gdpr.export_user", "GET", f"/rgpd/comptes/{other_carer.user_id}/export",
+             _staff(200, other_org=404)),
+        Case("gdpr.erase_user", "POST", f"/rgpd/comptes/{other_carer.user_id}/effacer",
+             {**_staff(303, other_org=403), "coordinator": 403}, {"confirm": "0"}),
+        # Notifications (issue 6): everyone signed in has a list and settings.
+        Case("push.index", "GET", "/notifications/",
+             {**dict.fromkeys(ROLES, 200), "anonymous": 302}),
+        Case("push.settings", "GET", "/notifications/reglages",
+             {**dict.fromkeys(ROLES, 200), "anonymous": 302}),
+        # Subscriptions come as JSON with a custom header only: a form post is refused.
+        Case("push.subscribe", "POST", "/notifications/abonnements", dict.fromkeys(ROLES, 400)),
+        Case("push.unsubscribe", "POST", "/notifications/abonnements/retirer",
+             dict.fromkeys(ROLES, 400)),
+        Case("push.revoke", "POST", f"/notifications/appareils/{device.id}/supprimer",
+             {**dict.fromkeys(ROLES, 404), "anonymous": 302, "family": 303}),
+        Case("push.send_test", "POST", "/notifications/essai",
+             {**dict.fromkeys(ROLES, 303), "anonymous": 302}),
+        Case("push.heat_wave", "POST", "/notifications/canicule", _staff(303, other_org=303),
+             {"until": "", "action": "off"}),
         Case("auth.set_language", "POST", "/langue", dict.fromkeys(ROLES, 302), {"locale": "fr"}),
         Case("auth.logout", "POST", "/logout", dict.fromkeys(ROLES, 302)),
     ]

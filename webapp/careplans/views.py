@@ -74,6 +74,8 @@ def detail(plan_id: int) -> Response:
             flash(_("Intervention ajoutée : %(n)s visites prévues.", n=created), "success")
             return hx_redirect(url_for("careplans.detail", plan_id=plan.id))
     status = 400 if request.method == "POST" else 200
+    record(current_user, "read_care_plan", "care_plan", plan.id, client_id=plan.client_id)
+    db.session.commit()
     return render("careplans/detail.html", plan=plan, form=form, status=status)
 
 

@@ -38,6 +38,8 @@ def index() -> Response:
     """List and search the organisation's clients."""
     text = request.args.get("q", "")[:SEARCH_MAX]
     clients = db.session.scalars(services.search_clients(visible_clients(current_user), text)).all()
+    record(current_user, "list_clients", "client", None, count=len(clients))
+    db.session.commit()
     return render("clients/index.html", "clients/_rows.html", clients=clients, q=text)
 
 
@@ -132,6 +134,8 @@ def edit(client_id: int) -> Response:
         form.refused_carers.data = [c.id for c in client.refused_carers]
         if client.geocode_status != "manual":
             form.lat.data = form.lon.data = None
+        record(current_user, "read_client", "client", client.id, client_id=client.id, page="edit")
+        db.session.commit()
     if form.validate_on_submit():
         saved = _save(client, form)
         if saved is not None:
