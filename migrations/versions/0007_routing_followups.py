@@ -1,7 +1,7 @@
 """Routing follow-ups: travel minutes between stops on the carer's day.
 
 Revision ID: d4f8a3b0c508
-Revises: c3e7f2a9b407
+Revises: b2d6e1f8a306
 Create Date: 2026-11-29 09:15:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd4f8a3b0c508'
-down_revision = 'c3e7f2a9b407'
+down_revision = 'b2d6e1f8a306'
 branch_labels = None
 depends_on = None
 
