@@ -644,7 +644,10 @@ def _claim(sender: Pusher | None, now: datetime, size: int, lease: timedelta, na
     report = SendReport()
     due = sa.select(Notification.id).where(
         Notification.status == "pending", Notification.due_at <= now,
-    ).order_by(Notification.due_at, Notification.id).limit(size).scalar_subquery()
+    ).order_by(Notification.due_at, Notification.id).limit(size).with_for_update(
+        skip_locked=True).scalar_subquery()
+    # SKIP LOCKED (PostgreSQL; SQLite has one writer anyway): a second worker takes the next
+    # rows instead of waiting for the first worker's and finding them gone.
     claimed = list(db.session.execute(sa.update(Notification).where(
         Notification.id.in_(due), Notification.status == "pending").values(
         status="dispatched", dispatched_at=now).returning(Notification.id)).scalars())
@@ -709,7 +712,7 @@ def _claim(sender: Pusher | None, now: datetime, size: int, lease: timedelta, na
     again = sa.select(PushDelivery.id).where(sa.or_(
         sa.and_(PushDelivery.status == "retry", PushDelivery.next_attempt_at <= now),
         sa.and_(PushDelivery.status == "sending", PushDelivery.lease_until < now),
-    )).limit(size).scalar_subquery()
+    )).limit(size).with_for_update(skip_locked=True).scalar_subquery()
     db.session.execute(sa.update(PushDelivery).where(PushDelivery.id.in_(again)).values(
         status="sending", claimed_by=name, lease_until=lease_until + timedelta(microseconds=1)))
     mine = db.session.execute(sa.select(
