@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
@@ -106,29 +108,27 @@ def set_status(user_id: int) -> Response:
 @roles_required("admin", "coordinator")
 def unlock(user_id: int) -> Response:
     """Unlock an account locked after repeated failed sign-ins."""
-    user = get_org_object(User, user_id, current_user)
-    try:
-        services.unlock(current_user, user)
-    except services.AccountError as exc:
-        db.session.rollback()
-        flash(_(str(exc)), "error")
-        return hx_redirect(url_for("accounts.index"))
-    db.session.commit()
-    flash(_("Compte déverrouillé."), "success")
-    return hx_redirect(url_for("accounts.index"))
+    return _apply_to_account(user_id, services.unlock, _("Compte déverrouillé."))
 
 
 @bp.route("/<int:user_id>/double-authentification", methods=["POST"])
 @roles_required("admin")
 def reset_two_factor(user_id: int) -> Response:
     """Remove a user's authenticator (lost phone): she enrols again at her next sign-in."""
+    return _apply_to_account(user_id, services.reset_two_factor,
+                             _("Double authentification réinitialisée."))
+
+
+def _apply_to_account(user_id: int, action: Callable[[User, User], object],
+                      done: str) -> Response:
+    """Run one account service for the current user, then go back to the accounts list."""
     user = get_org_object(User, user_id, current_user)
     try:
-        services.reset_two_factor(current_user, user)
+        action(current_user, user)
     except services.AccountError as exc:
         db.session.rollback()
         flash(_(str(exc)), "error")
         return hx_redirect(url_for("accounts.index"))
     db.session.commit()
-    flash(_("Double authentification réinitialisée."), "success")
+    flash(done, "success")
     return hx_redirect(url_for("accounts.index"))
