@@ -159,13 +159,13 @@ def free_port() -> int:
 
 
 def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int,
-                   log: Path) -> subprocess.Popen[bytes]:
+                   log: Path, worker_class: str = "gthread") -> subprocess.Popen[bytes]:
     """Start gunicorn as the Procfile does, and wait until it answers."""
     import requests
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-         str(workers), "--threads", str(threads), "--worker-class", "gthread",
+         str(workers), "--threads", str(threads), "--worker-class", worker_class,
          "--backlog", "2048", "--keep-alive", "30", "webapp.wsgi:app"],
         cwd=PROJECT_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
         start_new_session=True)
@@ -442,6 +442,7 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=20)
     parser.add_argument("--workers", type=int, default=3)  # as the Procfile
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--peak-minutes", type=float, default=12.0,
                         help="spread the morning peak over this time (the target is 15)")
     parser.add_argument("--step-seconds", type=float, default=30.0)
@@ -482,7 +483,8 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_file}", "TOURNEE_INSTANCE":
            str(folder), "SECRET_KEY": Config.SECRET_KEY, "GEOCODER_ENABLED": "0"}
     env.pop("TOURNEE_ENV", None)
-    server = start_gunicorn(env, port, args.workers, args.threads, folder / "gunicorn.log")
+    server = start_gunicorn(env, port, args.workers, args.threads, folder / "gunicorn.log",
+                            args.worker_class)
     base = f"http://127.0.0.1:{port}"
     try:
         # Warm-up (not measured): real sign-ins of a sample, then minted sessions.
@@ -512,7 +514,8 @@ def main() -> None:
         spec_file.write_text(json.dumps(spec))
         print(f"morning peak: {len(carers)} carers x 14 requests = {requests_total} requests "
               f"offered at {peak_rate:.0f}/s over {args.peak_minutes:g} min; gunicorn "
-              f"{args.workers} workers x {args.threads} threads; load average {load_average()}",
+              f"{args.workers} {args.worker_class} workers x {args.threads} threads; "
+              f"load average {load_average()}",
               flush=True)
         cpu_server0 = process_tree_cpu(server.pid)
         generator = subprocess.run([sys.executable, "-m", "bench.load", "--generator",

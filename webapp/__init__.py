@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import Flask, g, request, session
 from flask_babel import gettext
 from flask_login import current_user
@@ -60,8 +62,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """Turn on WAL, foreign keys and a busy timeout on every SQLite connection."""
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
+    if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -73,9 +74,14 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _init_extensions(app: Flask) -> None:
     if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
-        # A local file cannot drop a connection: no "SELECT 1" before every checkout.
+        from webapp.sqlite_gate import GatedConnection
+
+        options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+        # A local file cannot drop a connection: no "SELECT 1" before every checkout. Writers
+        # queue at the gate instead of in SQLite's sleeping retries (webapp/sqlite_gate.py).
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": False}
+            **options, "pool_pre_ping": False,
+            "connect_args": {**options.get("connect_args", {}), "factory": GatedConnection}}
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -92,13 +98,24 @@ def _init_extensions(app: Flask) -> None:
         default_translation_directories=str(PROJECT_ROOT / "webapp" / "translations"),
     )
 
+    from webapp import policy
     from webapp.auth.models import User
+    from webapp.carers.models import Carer
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         if not user_id.isdigit():
             return None
-        return db.session.get(User, int(user_id))
+        # Every page of a carer needs her carer profile too: one query for both.
+        row = db.session.execute(
+            sa.select(User, Carer).outerjoin(Carer, Carer.user_id == User.id)
+            .where(User.id == int(user_id))).first()
+        if row is None:
+            return None
+        user, carer = row
+        if user.role == "carer":
+            policy.remember_carer(user, carer)
+        return user
 
     from webapp import tasks
 

@@ -12,8 +12,9 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, g, has_request_context
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload, selectinload
 
 from webapp.auth.models import User
 from webapp.carers.models import Carer
@@ -46,10 +47,21 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 
 def carer_of(user: User) -> Carer | None:
-    """Return the carer profile of ``user``, if any."""
+    """Return the carer profile of ``user``, if any (looked up once per request)."""
     if user.role != "carer":
         return None
-    return db.session.scalar(sa.select(Carer).where(Carer.user_id == user.id))
+    if not has_request_context():
+        return db.session.scalar(sa.select(Carer).where(Carer.user_id == user.id))
+    known: dict[int, Carer | None] = g.setdefault("carer_of_user", {})
+    if user.id not in known:
+        known[user.id] = db.session.scalar(sa.select(Carer).where(Carer.user_id == user.id))
+    return known[user.id]
+
+
+def remember_carer(user: User, carer: Carer | None) -> None:
+    """Note ``user``'s carer profile, loaded with her (the sign-in's user loader)."""
+    if has_request_context():
+        g.setdefault("carer_of_user", {})[user.id] = carer
 
 
 def followed_client_ids(user: User) -> list[int]:
@@ -106,7 +118,10 @@ def visible_clients(user: User, *, today: date | None = None) -> sa.Select[tuple
 
 def get_visible_visit(user: User, visit_id: int) -> Visit:
     """Return the visit if ``user`` may see it, else abort with 404."""
-    visit = db.session.scalar(visible_visits(user).where(Visit.id == visit_id))
+    # The visit page shows the client and the carers: load them with the visit.
+    visit = db.session.scalar(visible_visits(user).where(Visit.id == visit_id).options(
+        joinedload(Visit.client),
+        selectinload(Visit.assignments).joinedload(VisitAssignment.carer)))
     if visit is None:
         abort(404)
     return visit
@@ -128,12 +143,22 @@ def get_org_object(model: type[Any], object_id: int, user: User) -> Any:
     return obj
 
 
-def may_see_access_notes(user: User, client: Client) -> bool:
-    """Return whether ``user`` may read the door code and key-box notes of ``client``."""
+def may_see_access_notes(user: User, client: Client, *, visit: Visit | None = None) -> bool:
+    """Return whether ``user`` may read the door code and key-box notes of ``client``.
+
+    ``visit``, when given, is a visit of ``client`` already checked visible to ``user``
+    (:func:`get_visible_visit`): a carer's own visit inside the window of
+    :func:`visible_clients` settles it without another query.
+    """
     if user.organisation_id != client.organisation_id:
         return False
     if user.is_staff:
         return True
     if user.role == "carer":
+        if visit is not None and visit.client_id == client.id:
+            today = today_paris()
+            if (today - timedelta(days=CARER_CLIENT_PAST_DAYS) <= visit.day
+                    <= today + timedelta(days=CARER_CLIENT_FUTURE_DAYS)):
+                return True
         return db.session.scalar(visible_clients(user).where(Client.id == client.id)) is not None
     return False

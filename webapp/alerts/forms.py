@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from webapp.alerts.models import ALERT_ACTIONS
+from webapp.forms import Form
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     """What was done about an alert; the care plan itself is changed elsewhere, by a person."""
 
     action = RadioField(_l("Suite donnée"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -48,5 +49,5 @@ def _sha256_hex(text: str | None) -> str:
 @event.listens_for(Engine, "connect")
 def _register_sqlite_sha256(dbapi_connection: Any, connection_record: Any) -> None:
     """Give SQLite a ``tournee_sha256(text)`` function: the chain is computed in the INSERT."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.create_function("tournee_sha256", 1, _sha256_hex, deterministic=True)

@@ -34,6 +34,26 @@ def chain_hash(prev_hash: str, content: str) -> str:
     return hashlib.sha256((prev_hash + content).encode()).hexdigest()
 
 
+def _event_values(actor: Any, action: str, object_type: str, object_id: int | None,
+                  client_id: int | None, organisation_id: int | None,
+                  details: dict[str, Any]) -> dict[str, Any]:
+    """The bound values of one event's INSERT, its canonical content included."""
+    remote = (request.remote_addr or "") if has_request_context() else ""
+    values: dict[str, Any] = {
+        "organisation_id": organisation_id if organisation_id is not None
+        else getattr(actor, "organisation_id", None),
+        "user_id": getattr(actor, "id", None),
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "client_id": client_id,
+        "at": utcnow(),
+        "remote_addr": remote[:64],
+        "details": json.loads(json.dumps(details, default=str)),
+    }
+    return {**values, "content": payload(**values)}
+
+
 def record(
     actor: Any,
     action: str,
@@ -50,34 +70,84 @@ def record(
     held (SQLite has one writer; PostgreSQL takes a transaction-scoped advisory lock), so two
     concurrent requests can never chain onto the same row.
     """
-    remote = (request.remote_addr or "") if has_request_context() else ""
-    values: dict[str, Any] = {
-        "organisation_id": organisation_id if organisation_id is not None
-        else getattr(actor, "organisation_id", None),
-        "user_id": getattr(actor, "id", None),
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "client_id": client_id,
-        "at": utcnow(),
-        "remote_addr": remote[:64],
-        "details": json.loads(json.dumps(details, default=str)),
-    }
-    content = payload(**values)
+    params = _event_values(actor, action, object_type, object_id, client_id, organisation_id,
+                           details)
     dialect = db.session.get_bind().dialect.name
-    table = AuditEvent.__table__
-    last = sa.select(table.c.hash).order_by(table.c.id.desc()).limit(1).scalar_subquery()
-    prev = sa.func.coalesce(last, "")
     if dialect == "postgresql":
-        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
-        digest: Any = sa.func.encode(
-            sa.func.sha256(sa.func.convert_to(prev + sa.literal(content), "UTF8")), "hex")
-    else:
-        digest = sa.func.tournee_sha256(prev + sa.literal(content))
-    columns = [*values, "prev_hash", "hash"]
-    select = sa.select(*[sa.literal(v, table.c[k].type) for k, v in values.items()],
-                       prev, digest)
-    db.session.execute(sa.insert(AuditEvent).from_select(columns, select))
+        db.session.execute(_PG_LOCK, {"key": _PG_LOCK_KEY})
+    db.session.execute(_insert_statement(dialect), params)
+
+
+def record_read(
+    actor: Any,
+    action: str,
+    object_type: str,
+    object_id: int | None = None,
+    *,
+    client_id: int | None = None,
+    **details: Any,
+) -> None:
+    """Append the event of a page that only reads, and commit it at once.
+
+    On SQLite the INSERT runs alone on an autocommit connection: the database's one write
+    lock is then held only while SQLite executes that statement, which it does without
+    Python's GIL, instead of across the Python of a session commit that other threads can
+    stretch to milliseconds. Page views are most of the morning's traffic, and each is a
+    write. Elsewhere (PostgreSQL) it is :func:`record` and a commit of the session.
+    """
+    bind = db.session.get_bind()
+    if (bind.dialect.name != "sqlite" or not bind.url.database
+            or _session_is_writing()):
+        record(actor, action, object_type, object_id, client_id=client_id, **details)
+        db.session.commit()
+        return
+    params = _event_values(actor, action, object_type, object_id, client_id, None, details)
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(_insert_statement("sqlite"), params)
+
+
+def _session_is_writing() -> bool:
+    """Whether the session's SQLite connection is inside a write transaction.
+
+    A second connection would then wait for the first, held by this very thread.
+    """
+    session = db.session()
+    if not session.in_transaction():
+        return False
+    connection = session.connection().connection.dbapi_connection
+    return bool(getattr(connection, "in_transaction", False))
+
+
+_COLUMNS = ("organisation_id", "user_id", "action", "object_type", "object_id", "client_id",
+            "at", "remote_addr", "details")
+# The digest of the previous hash and the content, in each dialect's SQL.
+_DIGEST = {
+    "postgresql": "encode(sha256(convert_to(prev.hash || :content, 'UTF8')), 'hex')",
+    "sqlite": "tournee_sha256(prev.hash || :content)",
+}
+_PG_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
+_INSERTS: dict[str, sa.TextClause] = {}
+
+
+def _insert_statement(dialect: str) -> sa.TextClause:
+    """The chained INSERT, built once per dialect.
+
+    A plain text statement: its cache key is trivial, where the same statement built with the
+    expression language cost more CPU than anything else in a page view.
+    """
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        names = ", ".join(_COLUMNS)
+        binds = ", ".join(f":{name}" for name in _COLUMNS)
+        statement = sa.text(
+            f"INSERT INTO audit_event ({names}, prev_hash, hash) "  # noqa: S608 - constants
+            f"SELECT {binds}, prev.hash, {_DIGEST.get(dialect, _DIGEST['sqlite'])} "
+            "FROM (SELECT coalesce((SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1), "
+            "'') AS hash) AS prev"
+        ).bindparams(sa.bindparam("at", type_=AuditEvent.__table__.c.at.type),
+                     sa.bindparam("details", type_=AuditEvent.__table__.c.details.type))
+        _INSERTS[dialect] = statement
+    return statement
 
 
 @dataclass

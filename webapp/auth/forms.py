@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from webapp.forms import Form
 
-class LoginForm(FlaskForm):
+
+class LoginForm(Form):
     """E-mail and password."""
 
     email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(), Email(), Length(max=254)])
@@ -25,7 +26,7 @@ ROLE_LABELS = {
 }
 
 
-class AccountForm(FlaskForm):
+class AccountForm(Form):
     """Create an account."""
 
     first_name = StringField(_l("Prénom"), validators=[DataRequired(), Length(max=100)])
@@ -38,7 +39,7 @@ class AccountForm(FlaskForm):
                              validators=[DataRequired(), Length(min=12, max=200)])
 
 
-class FamilyForm(FlaskForm):
+class FamilyForm(Form):
     """Give a family member access to a client, with the client's consents."""
 
     first_name = StringField(_l("Prénom"), validators=[DataRequired(), Length(max=100)])
@@ -53,7 +54,7 @@ class FamilyForm(FlaskForm):
     consent_notifications = BooleanField(_l("Le proche reçoit les notifications"), default=True)
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     """Change one's own password."""
 
     current = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired(), Length(max=200)])
@@ -64,7 +65,7 @@ class PasswordChangeForm(FlaskForm):
                                                                           "diffèrent."))])
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     """The six-digit code of an authenticator app, or a recovery code."""
 
     code = StringField(_l("Code de vérification"),
@@ -73,7 +74,7 @@ class CodeForm(FlaskForm):
                                   "autocapitalize": "off", "spellcheck": "false"})
 
 
-class PasswordConfirmForm(FlaskForm):
+class PasswordConfirmForm(Form):
     """Confirm a sensitive change with one's password."""
 
     password = PasswordField(_l("Mot de passe"), validators=[DataRequired(), Length(max=200)])

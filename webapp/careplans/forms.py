@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     FloatField,
@@ -18,6 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.careplans.models import INTERVENTION_KINDS, WEEKDAYS_FR
 from webapp.carers.models import SKILLS
+from webapp.forms import Form
 
 TASKS_MAX = 20
 
@@ -27,7 +27,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CarePlanForm(FlaskForm):
+class CarePlanForm(Form):
     """A plan d'aide's dates and volume."""
 
     starts_on = DateField(_l("Début"), validators=[DataRequired()])
@@ -41,7 +41,7 @@ class CarePlanForm(FlaskForm):
             raise ValidationError(_l("La fin doit suivre le début."))
 
 
-class InterventionForm(FlaskForm):
+class InterventionForm(Form):
     """A recurring intervention."""
 
     kind = SelectField(_l("Type"), choices=list(INTERVENTION_KINDS.items()))

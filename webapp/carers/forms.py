@@ -6,7 +6,6 @@ import itertools
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -20,6 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.careplans.models import WEEKDAYS_FR
 from webapp.carers.models import SKILLS, TRAVEL_MODES
+from webapp.forms import Form
 
 SHIFT = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 
@@ -46,7 +46,7 @@ def parse_shifts(text: str) -> list[list[str]]:
 class ShiftsField(StringField):
     """Working hours of one weekday."""
 
-    def pre_validate(self, form: FlaskForm) -> None:
+    def pre_validate(self, form: Form) -> None:
         try:
             parse_shifts(self.data or "")
         except ValueError as exc:
@@ -58,7 +58,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CarerForm(FlaskForm):
+class CarerForm(Form):
     """Create or edit a carer."""
 
     first_name = StringField(_l("Prénom"), validators=[DataRequired(), Length(max=100)])
@@ -90,7 +90,7 @@ class CarerForm(FlaskForm):
             raise ValidationError(_l("Donnez la latitude et la longitude ensemble."))
 
 
-class AbsenceForm(FlaskForm):
+class AbsenceForm(Form):
     """Declare an absence."""
 
     carer_id = SelectField(_l("Intervenante"), coerce=int, choices=[])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from webapp.clients.models import FUNDING
+from webapp.forms import Form
 
 PHONE = Regexp(r"^[0-9 +().-]{0,30}$", message=_l("Numéro de téléphone invalide."))
 
@@ -26,7 +26,7 @@ def _zero(value: int | None) -> int:
     return value or 0
 
 
-class ClientForm(FlaskForm):
+class ClientForm(Form):
     """Create or edit a client."""
 
     first_name = StringField(_l("Prénom"), validators=[DataRequired(), Length(max=100)])

@@ -6,8 +6,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Flask
-from flask_babel import format_date, get_locale, gettext
+from flask_babel import format_date, get_locale, get_translations, gettext
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from webapp.careplans.models import INTERVENTION_KINDS, WEEKDAYS_FR
 from webapp.carers.models import SKILLS, TRAVEL_MODES
@@ -56,6 +58,19 @@ def long_date(value: date) -> str:
     return format_date(value, format="full")
 
 
+@pass_context
+def _template_gettext(context: Context, message: str) -> str:
+    """``_()`` in templates: the catalogue looked up once per render, not once per string."""
+    translations = context.get("_translations") or get_translations()
+    return str(translations.ugettext(message))
+
+
+@pass_context
+def _template_ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    translations = context.get("_translations") or get_translations()
+    return str(translations.ungettext(singular, plural, n))
+
+
 def register_template_helpers(app: Flask) -> None:
     """Expose helpers and label tables to templates."""
     app.jinja_env.filters["hhmm"] = hhmm
@@ -65,6 +80,10 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["relative_day"] = relative_day
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["timedelta"] = timedelta
+    # Replaces Flask-Babel's callables, which find the request's locale and catalogue again
+    # for every string: a page has dozens.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        _template_gettext, _template_ngettext, newstyle=True)
 
     @app.context_processor
     def labels() -> dict[str, Any]:
@@ -77,5 +96,7 @@ def register_template_helpers(app: Flask) -> None:
             "INTERVENTION_KINDS": INTERVENTION_KINDS,
             "WEEKDAYS_FR": WEEKDAYS_FR,
             "today": today_paris(),
-            "user": current_user,
+            "_translations": get_translations(),
+            # The user itself, not the proxy: pages read it dozens of times.
+            "user": current_user._get_current_object(),
         }

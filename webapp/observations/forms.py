@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, HiddenField, RadioField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from webapp.forms import Form
 from webapp.observations.models import (
     CONFUSION,
     DRINKS,
@@ -44,7 +44,7 @@ def _flag(label: Any) -> BooleanField:
     return BooleanField(label, false_values=FALSE_VALUES)
 
 
-class ObservationForm(FlaskForm):
+class ObservationForm(Form):
     """What the carer noticed; a toggle is ticked only when something is unusual."""
 
     fall = AnswerField(_l("Chute depuis le dernier passage"), choices=_choices(FALLS),

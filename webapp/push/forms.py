@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, TimeField
 from wtforms.validators import Optional
 
 from webapp.careplans.forms import MultiCheckboxField
+from webapp.forms import Form
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(Form):
     """Language, reminder kinds, quiet hours and discreet mode."""
 
     locale = SelectField(_l("Langue des notifications"),
@@ -22,7 +22,7 @@ class PreferencesForm(FlaskForm):
                                "verrouillé"))
 
 
-class HeatWaveForm(FlaskForm):
+class HeatWaveForm(Form):
     """Turn the service's heat-wave mode on until a date, or off."""
 
     until = DateField(_l("Plan canicule jusqu'au"), validators=[Optional()])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     FloatField,
     HiddenField,
@@ -15,6 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from webapp.forms import Form
 
 NOTE_MAX = 2000
 
@@ -35,25 +36,25 @@ class PositionMixin:
     idempotency_key = HiddenField(validators=[Optional(), Length(max=64)])
 
 
-class CheckInForm(PositionMixin, FlaskForm):
+class CheckInForm(PositionMixin, Form):
     """Arrival."""
 
 
-class CheckOutForm(PositionMixin, FlaskForm):
+class CheckOutForm(PositionMixin, Form):
     """Departure, with the tasks done and a note."""
 
     tasks_done = MultiCheckboxField(_l("Tâches réalisées"), choices=[], validate_choice=True)
     note = TextAreaField(_l("Transmission"), validators=[Optional(), Length(max=NOTE_MAX)])
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     """A note on the visit, before check-out."""
 
     note = TextAreaField(_l("Transmission"), validators=[Optional(), Length(max=NOTE_MAX)])
     idempotency_key = HiddenField(validators=[Optional(), Length(max=64)])
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     """Choose the carer(s) of a visit and, optionally, the start time."""
 
     carer_1 = SelectField(_l("Intervenante"), coerce=int, choices=[])
@@ -66,7 +67,7 @@ class AssignForm(FlaskForm):
         self.carer_1.choices = self.carer_2.choices = choices
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     """Cancel a visit with a reason."""
 
     reason = StringField(_l("Motif"), validators=[DataRequired(), Length(max=300)])

@@ -234,17 +234,13 @@ def record_outbox_action(visit: Visit, actor: User, *, key: str, action: str,
 
     The row is inserted before the action is applied, so that two copies of the same
     record arriving together cannot both apply it: the second one fails on the unique
-    key and gets the first one's record. ``apply`` receives the time to record: the time
-    the phone captured the action, or the time of receipt when the phone's clock is not
-    believable (flagged). A ``VisitError`` from ``apply`` (visit reassigned, cancelled,
-    already checked in...) does not lose the record: it is stored as a conflict, with the
-    reason, and flagged to the coordinator.
+    key and gets the first one's record, and so does a later repeat (callers look the key
+    up first only to skip a form they would not need). ``apply`` receives the time to
+    record: the time the phone captured the action, or the time of receipt when the phone's
+    clock is not believable (flagged). A ``VisitError`` from ``apply`` (visit reassigned,
+    cancelled, already checked in...) does not lose the record: it is stored as a conflict,
+    with the reason, and flagged to the coordinator.
     """
-    existing = find_outbox_record(key)
-    if existing is not None:
-        if existing.user_id != actor.id:
-            raise OutboxKeyError(key)
-        return existing, False
     now = utcnow()
     record_row = OutboxRecord(
         key=key, organisation_id=visit.organisation_id, user_id=actor.id, visit_id=visit.id,

@@ -13,7 +13,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from webapp.audit.services import record
+from webapp.audit.services import record_read
 from webapp.carers.services import active_carer_choices
 from webapp.extensions import csrf, db
 from webapp.htmx import hx_redirect, render
@@ -21,7 +21,7 @@ from webapp.policy import carer_of, get_visible_visit, may_see_access_notes, rol
 from webapp.timeutil import parse_device_time, to_paris, today_paris
 from webapp.visits import services
 from webapp.visits.forms import AssignForm, CancelForm, CheckInForm, CheckOutForm, NoteForm
-from webapp.visits.models import OutboxRecord
+from webapp.visits.models import OPEN_STATUSES, OutboxRecord
 
 bp = Blueprint("visits", __name__)
 
@@ -45,10 +45,9 @@ def today() -> Response:
     visits = services.carer_day(carer, day) if carer else []
     travel = services.travel_minutes(carer, visits) if carer else {}
     response = render("visits/today.html", visits=visits, day=day, carer=carer, travel=travel)
-    # Audited after rendering: committing first would expire every row the page shows (one
-    # reload query each), and the write transaction stays a single short INSERT.
-    record(current_user, "read_day", "carer", carer.id if carer else None, day=day.isoformat())
-    db.session.commit()
+    # Audited after rendering, in a transaction of its own: one short INSERT.
+    record_read(current_user, "read_day", "carer", carer.id if carer else None,
+                day=day.isoformat())
     return response
 
 
@@ -76,16 +75,18 @@ def render_visit_page(visit, status: int = 200, **forms) -> Response:  # type: i
     context = {
         "visit": visit,
         "client": visit.client,
-        "show_access_notes": may_see_access_notes(current_user, visit.client),
-        "check_in_form": forms.get("check_in_form") or CheckInForm(),
-        "check_out_form": forms.get("check_out_form") or _checkout_form(visit),
-        "note_form": forms.get("note_form") or NoteForm(note=visit.carer_note),
+        "show_access_notes": may_see_access_notes(current_user, visit.client, visit=visit),
+        **forms,
     }
+    if current_user.role == "carer" and visit.status in (*OPEN_STATUSES, "in_progress"):
+        # The only forms a carer's page shows, and only until she has left.
+        context.setdefault("check_in_form", CheckInForm())
+        context.setdefault("check_out_form", _checkout_form(visit))
     if current_user.is_staff:
         context["flags"] = services.flagged_outbox_records(visit.organisation_id,
                                                            visit_id=visit.id)
     if current_user.is_staff and visit.is_open:
-        context["assign_form"] = forms.get("assign_form") or _assign_form(visit)
+        context.setdefault("assign_form", _assign_form(visit))
         context["cancel_form"] = CancelForm(formdata=None)
     return render("visits/detail.html", "visits/_actions.html", status=status, **context)
 
@@ -96,9 +97,8 @@ def detail(visit_id: int) -> Response:
     """Show one visit: client, address, access notes, tasks, check-in/out."""
     visit = get_visible_visit(current_user, visit_id)
     response = render_visit_page(visit)
-    # Audited after rendering, as for the day: no expired rows, a short write transaction.
-    record(current_user, "read_visit", "visit", visit.id, client_id=visit.client_id)
-    db.session.commit()
+    # Audited after rendering, as for the day.
+    record_read(current_user, "read_visit", "visit", visit.id, client_id=visit.client_id)
     return response
 
 
