@@ -307,3 +307,27 @@ def test_family_sees_only_their_relative(client: FlaskClient, world: Any) -> Non
     assert "Otherperson" not in body
     assert "Foreignperson" not in body
     assert "Digicode" not in body
+
+
+def test_the_visit_predicate_agrees_with_the_visit_query(app: Flask) -> None:
+    """``may_see_visit`` (one loaded visit) and ``visible_visits`` (a query) never disagree."""
+    import sqlalchemy as sa
+
+    from webapp.auth.models import User
+    from webapp.extensions import db
+    from webapp.policy import may_see_visit, visible_visits
+    from webapp.visits.models import Visit
+
+    result = app.test_cli_runner().invoke(args=["demo", "load", "--days", "2"])
+    assert result.exit_code == 0, result.output
+    with app.test_request_context("/"):
+        visits = list(db.session.scalars(sa.select(Visit)))
+        users = list(db.session.scalars(sa.select(User)))
+        assert {u.role for u in users} >= {"admin", "coordinator", "carer", "recipient",
+                                           "family"}
+        for user in users:
+            listed = set(db.session.scalars(visible_visits(user).with_only_columns(Visit.id)))
+            judged = {v.id for v in visits if may_see_visit(user, v)}
+            assert judged == listed, user.email
+            if user.role == "carer":
+                assert 0 < len(listed) < len(visits), user.email
