@@ -190,6 +190,20 @@ def test_bad_keys_and_form_posts_are_refused(push_app: Flask, client: FlaskClien
                                headers={"Content-Type": "application/json",
                                         "X-Tournee-Push": "1"})
         assert response.status_code == 400, keys
+    # A NUL byte (PostgreSQL stores none, nor compares one), in the keys or the endpoint.
+    nul = [{**data, "keys": {**data["keys"], "auth": data["keys"]["auth"][:4] + "\x00"
+                             + data["keys"]["auth"][4:]}},
+           {**data, "endpoint": data["endpoint"] + "\x00"}]
+    for body in nul:
+        response = client.post("/notifications/abonnements", data=json.dumps(body),
+                               headers={"Content-Type": "application/json",
+                                        "X-Tournee-Push": "1"})
+        assert response.status_code == 400, body
+    response = client.post("/notifications/abonnements/retirer",
+                           data=json.dumps({"endpoint": "\x00"}),
+                           headers={"Content-Type": "application/json", "X-Tournee-Push": "1"})
+    assert response.status_code == 200
+    assert response.get_json() == {"removed": False}
     # Without the custom header (a cross-site form could send this): refused.
     assert client.post("/notifications/abonnements", data=data["keys"]).status_code == 400
     assert subscriptions() == 0
@@ -302,6 +316,28 @@ def test_two_workers_at_once_never_send_the_same_delivery_twice(
     assert len(ids) == len(set(ids)) == 120
     assert sum(r.sent for r in results) == 120
     assert all(r.sent > 0 for r in results), f"both workers took part: {results}"
+
+
+def test_a_claim_takes_one_batch_and_leaves_the_rest_to_other_workers(
+        push_app: Flask, client: FlaskClient, world: Any, service: PushService) -> None:
+    from webapp.extensions import db
+    from webapp.push import services
+    from webapp.push.planner import still_relevant
+    from webapp.timeutil import utcnow
+
+    user, _device = subscribed_user(client, world, service)
+    for i in range(30):
+        plan_now(user, key=f"k{i}")
+    sender = services.pusher()
+    assert sender is not None
+    lease = timedelta(seconds=push_app.config["PUSH_LEASE_S"])
+    try:
+        jobs, _ = services._claim(sender, utcnow(), 8, lease, "first", still_relevant)
+        db.session.commit()
+    finally:
+        sender.close()
+    assert len(jobs) == 8
+    assert sum(d.status == "sending" for d in deliveries()) == 8
 
 
 def test_a_worker_dying_after_its_claim_leaves_the_message_to_the_next_once(

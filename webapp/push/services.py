@@ -15,6 +15,7 @@ import http.client
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time as _time
@@ -147,8 +148,18 @@ def endpoint_allowed(endpoint: str, patterns: Iterable[str]) -> bool:
     return False
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
+def _clean(text: str) -> bool:
+    """Return whether ``text`` has no control character (PostgreSQL refuses NUL in text)."""
+    return not any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def _b64(value: Any, size: int | None) -> bytes:
-    if not isinstance(value, str) or not value or len(value) > 200:
+    # Only the base64url alphabet: the decoder would skip anything else, which we would store.
+    if not isinstance(value, str) or not value or len(value) > 200 or not _B64URL.fullmatch(
+            value):
         raise PushError(N_("Clés de l'abonnement invalides."))
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
@@ -170,7 +181,8 @@ def subscribe(user: User, data: Any, *, allowed: Iterable[str], label: str = "")
         raise PushError(N_("Abonnement invalide."))
     endpoint = data.get("endpoint")
     keys = data.get("keys")
-    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > 1024:
+    if (not isinstance(endpoint, str) or not endpoint or len(endpoint) > 1024
+            or not _clean(endpoint)):
         raise PushError(N_("Abonnement invalide."))
     if not endpoint_allowed(endpoint, allowed):
         raise PushError(N_("Ce service de notification n'est pas autorisé."))
@@ -228,8 +240,8 @@ def revoke(user: User, subscription_id: int) -> bool:
 
 def unsubscribe_endpoint(user: User, endpoint: Any) -> bool:
     """Delete ``user``'s device with ``endpoint`` (the browser turned notifications off)."""
-    if not isinstance(endpoint, str):
-        return False
+    if not isinstance(endpoint, str) or len(endpoint) > 1024 or not _clean(endpoint):
+        return False  # never stored, and PostgreSQL cannot even compare a NUL
     row = db.session.scalar(sa.select(PushSubscription).where(
         PushSubscription.endpoint == endpoint, PushSubscription.user_id == user.id))
     if row is None:
@@ -638,16 +650,25 @@ def _send_loop(sender: Pusher | None, report: SendReport, now: datetime | None, 
         db.session.commit()
 
 
+def _materialized(query: sa.Select[Any], name: str) -> sa.Select[Any]:
+    """Return ``SELECT id FROM`` ``query`` run once, as a MATERIALIZED CTE (see ``_claim``)."""
+    cte = query.cte(name).prefix_with("MATERIALIZED")
+    return sa.select(cte.c.id)
+
+
 def _claim(sender: Pusher | None, now: datetime, size: int, lease: timedelta, name: str,
            still_relevant: Any) -> tuple[list[_Job], SendReport]:
     """Claim due notifications and due retries, record their deliveries; caller commits."""
     report = SendReport()
-    due = sa.select(Notification.id).where(
+    # SKIP LOCKED (PostgreSQL; SQLite has one writer anyway): a second worker takes the next
+    # rows instead of waiting for the first worker's and finding them gone. A MATERIALIZED
+    # CTE, not ``IN (subquery)``: PostgreSQL may run such a subquery again for each row of
+    # the update, and each run skips the rows the update already changed, so LIMIT would
+    # not bound the claim and one worker could take every due row at once.
+    due = _materialized(sa.select(Notification.id).where(
         Notification.status == "pending", Notification.due_at <= now,
     ).order_by(Notification.due_at, Notification.id).limit(size).with_for_update(
-        skip_locked=True).scalar_subquery()
-    # SKIP LOCKED (PostgreSQL; SQLite has one writer anyway): a second worker takes the next
-    # rows instead of waiting for the first worker's and finding them gone.
+        skip_locked=True), "due")
     claimed = list(db.session.execute(sa.update(Notification).where(
         Notification.id.in_(due), Notification.status == "pending").values(
         status="dispatched", dispatched_at=now).returning(Notification.id)).scalars())
@@ -709,10 +730,10 @@ def _claim(sender: Pusher | None, now: datetime, size: int, lease: timedelta, na
     if sender is None:
         return [], report
     # Retries that are due, and claims of workers that died (their lease ran out).
-    again = sa.select(PushDelivery.id).where(sa.or_(
+    again = _materialized(sa.select(PushDelivery.id).where(sa.or_(
         sa.and_(PushDelivery.status == "retry", PushDelivery.next_attempt_at <= now),
         sa.and_(PushDelivery.status == "sending", PushDelivery.lease_until < now),
-    )).limit(size).with_for_update(skip_locked=True).scalar_subquery()
+    )).limit(size).with_for_update(skip_locked=True), "again")
     db.session.execute(sa.update(PushDelivery).where(PushDelivery.id.in_(again)).values(
         status="sending", claimed_by=name, lease_until=lease_until + timedelta(microseconds=1)))
     mine = db.session.execute(sa.select(
