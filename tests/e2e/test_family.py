@@ -3,43 +3,24 @@
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
-from werkzeug.serving import make_server
 
-from tests.e2e.conftest import PHONE, sign_in
-from tests.e2e.test_offline import AXE, axe_violations
-from webapp import create_app
-from webapp.config import TestConfig
+from tests.e2e.conftest import AXE, PHONE, axe_violations, demo_site, sign_in
 from webapp.demo.services import DEMO_LOGINS
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def family_site(migrated_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+def family_site(make_database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         tuple[str, Any]]:
-    folder = tmp_path_factory.mktemp("family")
-    db_file = folder / "demo.sqlite3"
-    shutil.copy(migrated_db, db_file)
-
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{db_file}"
-
-    app = create_app(Config)
-    result = app.test_cli_runner().invoke(args=["demo", "load", "--days", "2"])
-    assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", app
-    server.shutdown()
+    with demo_site(make_database, tmp_path_factory.mktemp("family")) as server:
+        yield server.url, server.app
 
 
 def _clients(app: Any) -> tuple[str, str, list[str]]:

@@ -8,25 +8,21 @@ browser context's offline switch, and the server counts what reaches it (test-si
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import PHONE, sign_in
-from tests.e2e.test_offline import (
+from tests.e2e.conftest import (
     KEYS_ON_PHONE,
+    PHONE,
     LiveServer,
     open_day_offline_ready,
     open_first_visit,
     query,
+    sign_in,
 )
-from webapp import create_app
-from webapp.config import TestConfig
 from webapp.demo.services import DEMO_LOGINS
 
 pytestmark = pytest.mark.e2e
@@ -37,24 +33,6 @@ CACHED_FORM = """(url) => caches.keys().then(async (names) => {
   const cache = await caches.open(pages[0]);
   return (await cache.keys()).some((r) => new URL(r.url).pathname === url);
 })"""
-
-
-@pytest.fixture(scope="module")
-def live(migrated_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    folder = tmp_path_factory.mktemp("observation-offline")
-    db_file = folder / "demo.sqlite3"
-    shutil.copy(migrated_db, db_file)
-
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{db_file}"
-        OFFLINE_BUILD_SALT = ""
-
-    app = create_app(Config)
-    result = app.test_cli_runner().invoke(args=["demo", "load", "--days", "2"])
-    assert result.exit_code == 0, result.output
-    server = LiveServer(app)
-    yield server
-    server.stop()
 
 
 def _carer_with_a_visit_today(live: LiveServer) -> str:

@@ -8,109 +8,31 @@ server (connection refused) and start it again on the same port.
 
 from __future__ import annotations
 
-import collections
-import io
 import json
 import re
-import shutil
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from werkzeug.serving import make_server
 
-from tests.e2e.conftest import PHONE, sign_in
-from webapp import create_app
-from webapp.config import PROJECT_ROOT, TestConfig
+from tests.e2e.conftest import (
+    AXE,
+    KEYS_ON_PHONE,
+    PHONE,
+    LiveServer,
+    axe_violations,
+    first_assigned_visit,
+    open_day_offline_ready,
+    open_first_visit,
+    query,
+    sign_in,
+)
 from webapp.demo.services import DEMO_LOGINS
 
 pytestmark = pytest.mark.e2e
-
-AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
-
-
-class Recorder:
-    """WSGI wrapper (test side): count POSTs per outbox key; optionally refuse replays."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.keys: collections.Counter[str] = collections.Counter()
-        self.refuse_replays = False
-        self.lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ["REQUEST_METHOD"] == "POST":
-            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            environ["wsgi.input"] = io.BytesIO(body)
-            key = ""
-            if environ.get("CONTENT_TYPE", "").startswith("application/json"):
-                try:
-                    key = str(json.loads(body).get("key", ""))
-                except ValueError:
-                    key = ""
-            else:
-                key = parse_qs(body.decode("utf-8", "replace")).get("idempotency_key", [""])[0]
-            if environ["PATH_INFO"] == "/visites/envoi" and self.refuse_replays:
-                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-                return [b"down for maintenance"]
-            if key:
-                with self.lock:
-                    self.keys[key] += 1
-        # Read the whole answer (and close its file) before writing it: when the browser goes
-        # offline mid-download, the dev server would otherwise leave a static file open.
-        result = self.app(environ, start_response)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        return [body]
-
-
-class LiveServer:
-    """The demo SAAD over HTTP on a fixed port, which the test can stop and restart."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.recorder = Recorder(app)
-        self.server: Any = None
-        self.port = 0
-        self.start()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.server = make_server("127.0.0.1", self.port, self.recorder, threaded=True)
-        self.port = self.server.server_port
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture(scope="module")
-def live(migrated_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    folder = tmp_path_factory.mktemp("offline")
-    db_file = folder / "demo.sqlite3"
-    shutil.copy(migrated_db, db_file)
-
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{db_file}"
-        OFFLINE_BUILD_SALT = ""
-
-    app = create_app(Config)
-    result = app.test_cli_runner().invoke(args=["demo", "load", "--days", "2"])
-    assert result.exit_code == 0, result.output
-    server = LiveServer(app)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -118,37 +40,26 @@ def carers(live: LiveServer) -> Iterator[str]:
     """Hand each test a demo carer with at least two assigned visits today."""
     from webapp.auth.models import User
     from webapp.carers.models import Carer
-    from webapp.extensions import db
     from webapp.timeutil import today_paris
     from webapp.visits.models import Visit, VisitAssignment
 
-    with live.app.app_context():
-        rows = db.session.execute(
-            sa.select(User.email, sa.func.count(Visit.id))
+    def run(db: Any) -> list[str]:
+        return list(db.session.scalars(
+            sa.select(User.email)
             .join(Carer, Carer.user_id == User.id)
             .join(VisitAssignment, VisitAssignment.carer_id == Carer.id)
             .join(Visit, Visit.id == VisitAssignment.visit_id)
             .where(Visit.day == today_paris(), Visit.status == "assigned")
             .group_by(User.email).having(sa.func.count(Visit.id) >= 2)
-            .order_by(User.email)).all()
-    return iter([email for email, _ in rows][1:])
+            .order_by(User.email)))
+
+    return iter(query(live, run)[1:])
 
 
 @pytest.fixture(scope="module")
 def reader(live: LiveServer) -> str:
     """A carer whose day the read-only tests open (the writers get others)."""
     return DEMO_LOGINS["carer"]
-
-
-def query(live: LiveServer, fn: Any) -> Any:
-    """Run ``fn`` against the server's database, in its own app context."""
-    from webapp.extensions import db
-
-    with live.app.app_context():
-        try:
-            return fn(db)
-        finally:
-            db.session.remove()
 
 
 def outbox_rows(live: LiveServer, keys: list[str]) -> list[Any]:
@@ -162,53 +73,8 @@ def outbox_rows(live: LiveServer, keys: list[str]) -> list[Any]:
     return query(live, run)
 
 
-CACHED_DAY = """async () => {
-  const names = (await caches.keys()).filter((n) => n.startsWith("tournee-pages-"));
-  if (names.length !== 1) { return false; }
-  const cache = await caches.open(names[0]);
-  const urls = (await cache.keys()).map((r) => new URL(r.url).pathname + new URL(r.url).search);
-  const wanted = [...document.querySelectorAll("ol.visits a.visit-link")]
-    .map((a) => new URL(a.href).pathname);
-  return urls.includes("/ma-journee") && wanted.length > 0
-    && wanted.every((u) => urls.includes(u));
-}"""
-
-KEYS_ON_PHONE = """() => new Promise((resolve) => {
-  const req = indexedDB.open("tournee", 1);
-  req.onsuccess = () => {
-    const tx = req.result.transaction("outbox", "readonly");
-    const all = tx.objectStore("outbox").getAll();
-    all.onsuccess = () => { resolve(all.result.map((r) => r.key)); req.result.close(); };
-  };
-})"""
-
-
-def open_day_offline_ready(page: Page, live: LiveServer, email: str) -> None:
-    """Sign in, let the service worker take control and cache the carer's days."""
-    sign_in(page, live.url, email)
-    expect(page.get_by_role("heading", name="Ma journée")).to_be_visible()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30_000)
-    expect(page.locator("#sync")).not_to_have_attribute("data-synced", "", timeout=30_000)
-    page.wait_for_function(CACHED_DAY, timeout=30_000, polling=200)
-
-
-def first_assigned_visit(page: Page) -> str:
-    link = page.locator("ol.visits li.status-assigned a.visit-link").first
-    href = link.get_attribute("href")
-    assert href
-    return href
-
-
 def pending_count(page: Page) -> Any:
     return expect(page.locator("#sync"))
-
-
-def open_first_visit(page: Page, live: LiveServer) -> str:
-    """Open the carer's first assigned visit once the service worker controls the page."""
-    href = first_assigned_visit(page)
-    page.goto(f"{live.url}{href}")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    return href
 
 
 def test_offline_reload_shows_the_day_and_its_visits(page: Page, live: LiveServer,
@@ -482,14 +348,6 @@ def test_chromium_reports_no_installability_errors(page: Page, live: LiveServer,
     body = json.loads(page.request.get(f"{live.url}/manifest.webmanifest").text())
     assert body["short_name"] == "Tournée"
     assert {"any", "maskable"} <= {i["purpose"] for i in body["icons"]}
-
-
-def axe_violations(page: Page) -> list[Any]:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(
-        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
-        ".then((r) => r.violations.map((v) => [v.id, v.nodes.map((n) => n.target)]))",
-        AXE_TAGS)
 
 
 @pytest.mark.skipif(not AXE.exists(), reason="npm ci installs axe-core (make test does)")

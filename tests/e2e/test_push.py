@@ -11,22 +11,16 @@ worker through the DevTools protocol, which shows the notification.
 from __future__ import annotations
 
 import json
-import shutil
-import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
-from werkzeug.serving import make_server
 
-from tests.e2e.conftest import PHONE, sign_in
+from tests.e2e.conftest import PHONE, demo_site, sign_in
 from tests.pushservice import PushService
-from webapp import create_app
-from webapp.config import TestConfig
 from webapp.demo.services import DEMO_LOGINS
 
 pytestmark = pytest.mark.e2e
@@ -56,27 +50,17 @@ STUB = """
 
 
 @pytest.fixture(scope="module")
-def push_site(migrated_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+def push_site(make_database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         tuple[str, PushService, Any]]:
     folder = tmp_path_factory.mktemp("push")
-    db_file = folder / "demo.sqlite3"
-    shutil.copy(migrated_db, db_file)
     service = PushService().start()
-
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{db_file}"
-        PUSH_ALLOWED_ORIGINS = (service.origin,)
-        PUSH_VAPID_KEY_FILE = folder / "vapid_private.pem"
-
-    app = create_app(Config)
-    for args in (["demo", "load", "--days", "2"], ["push", "keys"]):
-        result = app.test_cli_runner().invoke(args=args)
-        assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", service, app
-    server.shutdown()
-    service.stop()
+    try:
+        with demo_site(make_database, folder, commands=(["push", "keys"],),
+                       PUSH_ALLOWED_ORIGINS=(service.origin,),
+                       PUSH_VAPID_KEY_FILE=folder / "vapid_private.pem") as server:
+            yield server.url, service, server.app
+    finally:
+        service.stop()
 
 
 def test_subscribe_send_and_the_service_worker_shows_it(

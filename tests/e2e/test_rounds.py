@@ -4,18 +4,15 @@ carer's day then follows the new plan."""
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, expect
-from werkzeug.serving import make_server
 
-from tests.e2e.conftest import PHONE, sign_in
-from webapp import create_app, tasks
-from webapp.config import TestConfig
+from tests.e2e.conftest import PHONE, demo_site, sign_in
+from webapp import tasks
 from webapp.demo.services import DEMO_LOGINS
 
 pytestmark = pytest.mark.e2e
@@ -24,29 +21,20 @@ TABLET = {"viewport": {"width": 1024, "height": 1366}, "locale": "fr-FR",
 
 
 @pytest.fixture(scope="module")
-def queued_server(migrated_db: Path, road_cache: Path,
+def queued_server(make_database: Any, road_cache: Path,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve the demo with a real background worker, as in production (no immediate mode)."""
-    db_file = tmp_path_factory.mktemp("rounds") / "demo.sqlite3"
-    shutil.copy(migrated_db, db_file)
-
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{db_file}"
-        HUEY_IMMEDIATE = False
-        CACHE_DIR = road_cache
-        ROUTING_TIME_LIMIT_S = 6.0
-
-    app = create_app(Config)
-    assert app.test_cli_runner().invoke(args=["demo", "load", "--days", "1"]).exit_code == 0
-    tasks.bind_worker_app(app)
-    consumer = tasks.huey.create_consumer(workers=1, worker_type="thread", periodic=False)
-    consumer.start()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    consumer.stop(graceful=True)
-    tasks.huey.immediate = True
+    with demo_site(make_database, tmp_path_factory.mktemp("rounds"), days=1,
+                   HUEY_IMMEDIATE=False, CACHE_DIR=road_cache,
+                   ROUTING_TIME_LIMIT_S=6.0) as server:
+        tasks.bind_worker_app(server.app)
+        consumer = tasks.huey.create_consumer(workers=1, worker_type="thread", periodic=False)
+        consumer.start()
+        try:
+            yield server.url
+        finally:
+            consumer.stop(graceful=True)
+            tasks.huey.immediate = True
 
 
 def test_coordinator_optimises_accepts_and_the_carer_day_follows(

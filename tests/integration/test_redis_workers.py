@@ -2,10 +2,11 @@
 
 Debian's ``redis-server`` is started by the test on a free port (``make test`` installs it).
 Optimisations of two organisations' days (the real solver on the real road network) and
-dozens of push sends and risk rescorings are queued with ``HUEY_URL=redis://...``, then two
+dozens of push sends and risk rescorings are queued with ``HUEY_URL=redis://...`` once two
 ``huey_consumer`` processes (two threads each; only the first runs the periodic scheduler,
-as the README's deployment says) empty the queue. The task log written by every process
-(``TOURNEE_TASK_LOG``) proves each task ran exactly once and both workers took a share.
+as the README's deployment says) are consuming, and they empty the queue. The task log
+written by every process (``TOURNEE_TASK_LOG``) proves each task ran exactly once and both
+workers took a share.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     proc.wait(timeout=20)
 
 
+def _text(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
 def _organisation_day(world: Any) -> int:
     """A day of six visits and two carers to optimise; return the queued RoundPlan's id."""
     from webapp.extensions import db
@@ -97,14 +102,6 @@ def test_two_workers_on_redis_share_tasks_and_run_each_once(
     db.session.remove()
 
     env = server_env(database_url, tmp_path, HUEY_URL=redis_url, TOURNEE_CACHE=str(road_cache))
-    enqueue(env, "from webapp.alerts.tasks import rescore_client\n"
-                 "from webapp.push.tasks import send_due_task\n"
-                 "from webapp.rounds.tasks import optimise_day\n"
-                 f"for run in {runs!r}: optimise_day(run)\n"
-                 f"for _ in range({PUSH_TASKS}): send_due_task()\n"
-                 f"for _ in range({RESCORES}): rescore_client({client_id})\n")
-    queued = {e[1]: e[2] for e in task_log(tmp_path) if e[0] == "enqueued"}
-    assert len(queued) == len(runs) + PUSH_TASKS + RESCORES
 
     def worker(name: str, *extra: str) -> Any:
         return spawn([str(BIN / "huey_consumer"), "webapp.tasks.huey", "--workers", "2",
@@ -114,13 +111,33 @@ def test_two_workers_on_redis_share_tasks_and_run_each_once(
     # One pool: the first worker also runs the periodic scheduler, the second does not.
     workers = [worker("worker-1"), worker("worker-2", "--no-periodic")]
     try:
+        # Queue the tasks once both workers consume: a worker still importing the app (a
+        # few seconds on a busy machine) would otherwise find the other one done already.
+        deadline = time.monotonic() + 120
+        while not all("Huey consumer started" in _text(tmp_path / f"worker-{n}.log")
+                      for n in (1, 2)):
+            assert time.monotonic() < deadline, "the workers did not start"
+            assert all(w.poll() is None for w in workers), _text(tmp_path / "worker-1.log")
+            time.sleep(0.1)
+        enqueue(env, "from webapp.alerts.tasks import rescore_client\n"
+                     "from webapp.push.tasks import send_due_task\n"
+                     "from webapp.rounds.tasks import optimise_day\n"
+                     f"for run in {runs!r}: optimise_day(run)\n"
+                     f"for _ in range({PUSH_TASKS}): send_due_task()\n"
+                     f"for _ in range({RESCORES}): rescore_client({client_id})\n")
+        # The tasks this test queued; not those the first worker's scheduler queues.
+        pids = {str(w.pid) for w in workers}
+        queued = {e[1]: e[2] for e in task_log(tmp_path)
+                  if e[0] == "enqueued" and e[3] not in pids}
+        assert len(queued) == len(runs) + PUSH_TASKS + RESCORES
+
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             events = task_log(tmp_path)
             done = {e[1] for e in events if e[0] in ("complete", "error")}
             if set(queued) <= done:
                 break
-            assert all(w.poll() is None for w in workers), (tmp_path / "worker-1.log").read_text()
+            assert all(w.poll() is None for w in workers), _text(tmp_path / "worker-1.log")
             time.sleep(0.3)
     finally:
         for w in workers:
