@@ -49,9 +49,8 @@ def carer_of(user: User) -> Carer | None:
     """Return the carer profile of ``user``, if any (looked up once per request)."""
     if user.role != "carer":
         return None
-    if not has_request_context():
-        return db.session.scalar(sa.select(Carer).where(Carer.user_id == user.id))
-    known: dict[int, Carer | None] = g.setdefault("carer_of_user", {})
+    known: dict[int, Carer | None] = g.setdefault("carer_of_user", {}) \
+        if has_request_context() else {}
     if user.id not in known:
         known[user.id] = db.session.scalar(sa.select(Carer).where(Carer.user_id == user.id))
     return known[user.id]

@@ -284,3 +284,15 @@ def open_first_visit(page: Page, live: LiveServer) -> str:
     page.goto(f"{live.url}{href}")
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     return href
+
+
+def record_worrying_observation(page: Page) -> None:
+    """On the observation form: check it starts "as usual", tick a fall with injury, half a
+    meal, pain and less steady, and save."""
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Observation")
+    expect(page.get_by_label("Pas de chute")).to_be_checked()
+    page.get_by_label("Chute avec blessure").check()
+    page.get_by_label("La moitié").check()
+    page.get_by_label("Se plaint de douleurs").check()
+    page.get_by_label("Moins assuré·e").check()
+    page.get_by_role("button", name="Enregistrer l'observation").click()

@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import PHONE, sign_in
+from tests.e2e.conftest import PHONE, record_worrying_observation, sign_in
 from webapp.demo.services import DEMO_LOGINS
 
 pytestmark = pytest.mark.e2e
@@ -28,14 +28,7 @@ def test_observation_updates_the_score_the_coordinator_sees(
     visit_id = int(page.url.rsplit("/", 1)[1])
     name = page.locator("h1").first.inner_text().strip()
     page.goto(f"{demo_server}/visites/{visit_id}/observation")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Observation")
-    # Thirty seconds of taps: everything starts at "as usual".
-    expect(page.get_by_label("Pas de chute")).to_be_checked()
-    page.get_by_label("Chute avec blessure").check()
-    page.get_by_label("La moitié").check()
-    page.get_by_label("Se plaint de douleurs").check()
-    page.get_by_label("Moins assuré·e").check()
-    page.get_by_role("button", name="Enregistrer l'observation").click()
+    record_worrying_observation(page)
     expect(page.get_by_text("Observation enregistrée. Merci !").first).to_be_visible()
     carer.close()
 

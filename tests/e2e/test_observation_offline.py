@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     open_day_offline_ready,
     open_first_visit,
     query,
+    record_worrying_observation,
     sign_in,
 )
 from webapp.demo.services import DEMO_LOGINS
@@ -86,13 +87,7 @@ def test_an_observation_recorded_offline_reaches_the_coordinators_score(
 
     page.context.set_offline(True)
     page.get_by_role("link", name="Observation (30 secondes)").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Observation")
-    expect(page.get_by_label("Pas de chute")).to_be_checked()
-    page.get_by_label("Chute avec blessure").check()
-    page.get_by_label("La moitié").check()
-    page.get_by_label("Se plaint de douleurs").check()
-    page.get_by_label("Moins assuré·e").check()
-    page.get_by_role("button", name="Enregistrer l'observation").click()
+    record_worrying_observation(page)
     # Back on the visit, which shows what waits on the phone.
     page.wait_for_url(re.compile(rf"/visites/{visit_id}$"))
     expect(page.locator("#sync")).to_have_attribute("data-count", "1")

@@ -126,28 +126,31 @@ _DIGEST = {
     "sqlite": "tournee_sha256(prev.hash || :content)",
 }
 _PG_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
-_INSERTS: dict[str, sa.TextClause] = {}
+
+
+def _chained_insert(digest: str) -> sa.TextClause:
+    """The chained INSERT as a plain text statement.
+
+    Its cache key is trivial, where the same statement built with the expression language
+    cost more CPU than anything else in a page view.
+    """
+    names = ", ".join(_COLUMNS)
+    binds = ", ".join(f":{name}" for name in _COLUMNS)
+    return sa.text(
+        f"INSERT INTO audit_event ({names}, prev_hash, hash) "  # noqa: S608 - constants
+        f"SELECT {binds}, prev.hash, {digest} "
+        "FROM (SELECT coalesce((SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1), "
+        "'') AS hash) AS prev"
+    ).bindparams(sa.bindparam("at", type_=AuditEvent.__table__.c.at.type),
+                 sa.bindparam("details", type_=AuditEvent.__table__.c.details.type))
+
+
+_INSERTS = {dialect: _chained_insert(digest) for dialect, digest in _DIGEST.items()}
 
 
 def _insert_statement(dialect: str) -> sa.TextClause:
-    """The chained INSERT, built once per dialect.
-
-    A plain text statement: its cache key is trivial, where the same statement built with the
-    expression language cost more CPU than anything else in a page view.
-    """
-    statement = _INSERTS.get(dialect)
-    if statement is None:
-        names = ", ".join(_COLUMNS)
-        binds = ", ".join(f":{name}" for name in _COLUMNS)
-        statement = sa.text(
-            f"INSERT INTO audit_event ({names}, prev_hash, hash) "  # noqa: S608 - constants
-            f"SELECT {binds}, prev.hash, {_DIGEST.get(dialect, _DIGEST['sqlite'])} "
-            "FROM (SELECT coalesce((SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1), "
-            "'') AS hash) AS prev"
-        ).bindparams(sa.bindparam("at", type_=AuditEvent.__table__.c.at.type),
-                     sa.bindparam("details", type_=AuditEvent.__table__.c.details.type))
-        _INSERTS[dialect] = statement
-    return statement
+    """The chained INSERT of ``dialect`` (SQLite's for any other)."""
+    return _INSERTS.get(dialect, _INSERTS["sqlite"])
 
 
 @dataclass
