@@ -1,25 +1,33 @@
 """Per-person change detection against the person's own usual state.
 
-For each item, the usual state is a robust baseline over the person's past visits (median and
-MAD for graded items, rate for yes/no items) in a window that ends a little before the current
-visit, shrunk toward the population when the person has few visits (new clients). Graded items
-(meals, mobility, confusion, help, drinks) are followed with an EWMA whose weight adapts to the
-time between visits (lambda = 1 - exp(-dt / tau)); yes/no items with a Bernoulli CUSUM
-(Page 1954) tuned to detect an odds ratio ``cusum_odds_ratio``. A composite statistic, the
-mean of the few largest standardised EWMAs of all items, catches a shift spread over several
-items before any single item is conclusive, and a domain CUSUM pools each visit's residuals of
-the items of one clinical domain (:data:`DOMAINS`) against the person's own mean and SD, so
-that a worsening seen a little on several items of a domain is found within a few visits. Only
-worsening is reported. After an alert the item's (or domain's) statistic restarts and stays
-quiet for ``refractory_days``. The defaults were tuned on tuning seeds of the synthetic cohort
-and measured on another one (``bench.risk``, ``docs/risk.md``).
+For each item, the usual state is the distribution of the person's answers over the visits in a
+window that ends a little before the current visit, shrunk toward the population's when the
+person has few visits (new clients). Three kinds of detector run on it; only worsening is
+reported:
+
+* graded items (meals, mobility, confusion, help, drinks): an EWMA whose weight adapts to the
+  time between visits (lambda = 1 - exp(-dt / tau)), standardised by the person's robust spread
+  (median and MAD), for a strong change of one item alone;
+* yes/no items: a Bernoulli CUSUM (Page 1954) tuned to detect an odds ratio
+  ``cusum_odds_ratio``;
+* worsening patterns: a likelihood-ratio CUSUM per clinical domain (:data:`DOMAINS`) and one for
+  a general worsening. At each visit it adds the log-likelihood ratio of the visit's answers
+  under "every item of the domain worsened by ``domain_log_odds`` on the cumulative-logit scale,
+  the other items by ``domain_spill`` of that" against the person's usual answer distribution.
+  Answers are discrete, so the exact likelihood of each answer replaces standardised residuals:
+  a rare "yes" weighs what it should, and an item that is always "as usual" carries little.
+  It names the pattern's item that moved most.
+
+After an alert, the item (or pattern) restarts and stays quiet for ``refractory_days``. The
+defaults were tuned on tuning seeds of the synthetic cohort and measured on another one
+(``bench.risk``, ``docs/risk.md``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -49,9 +57,21 @@ CHANGE_ITEMS: dict[str, tuple[str, str]] = {
 ITEMS: tuple[str, ...] = tuple(CHANGE_ITEMS)
 _LEVEL = np.array([CHANGE_ITEMS[k][0] == "level" for k in ITEMS])
 
-#: Clinical domains pooled by the domain CUSUM: a worsening usually shows on several items of
-#: one domain at once (gait and help; intake and CHESS-like signs; cognition, mood and
-#: behaviour), each too weak alone at first.
+#: Answer levels of each followed item, lowest (usual) first; every item is discrete.
+LEVELS: dict[str, tuple[float, ...]] = {
+    item: {
+        "meal_deficit": (0.0, 0.25, 0.5, 0.75, 1.0),
+        "mobility": (0.0, 1.0, 2.0, 3.0),
+        "confusion": (0.0, 1.0, 2.0),
+        "help": (0.0, 1.0, 2.0, 3.0, 4.0),
+        "drinks": (0.0, 1.0, 2.0),
+    }.get(item, (0.0, 1.0))
+    for item in ITEMS
+}
+
+#: Clinical domains of the pattern CUSUMs: a worsening usually shows on several items of one
+#: domain at once (gait and help; intake and CHESS-like signs; cognition, mood and behaviour),
+#: each too weak alone at first.
 DOMAINS: dict[str, tuple[str, ...]] = {
     "mobility": ("mobility", "help", "near_fall", "fall"),
     "nutrition": ("meal_deficit", "drinks", "breathlessness", "swelling", "pain",
@@ -59,7 +79,12 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "cognition": ("confusion", "mood_changed", "poor_sleep", "no_social_contact",
                   "medication_missed"),
 }
-_DOMAIN_MASKS = np.array([[k in items for k in ITEMS] for items in DOMAINS.values()])
+#: One row per pattern: the three domains, then the general worsening (every item).
+_PATTERN_MASKS = np.vstack([
+    np.array([[k in items for k in ITEMS] for items in DOMAINS.values()]),
+    np.ones((1, len(ITEMS)), dtype=bool),
+])
+_GENERAL = len(DOMAINS)
 
 
 def change_values(table: ObservationTable) -> FloatArray:
@@ -72,10 +97,15 @@ def change_values(table: ObservationTable) -> FloatArray:
 
 @dataclass(frozen=True, slots=True)
 class PopulationBaseline:
-    """Population mean and spread of each followed item (the prior for new clients)."""
+    """Population mean, spread and answer distribution of each followed item.
+
+    It is the prior of every person's usual state: new clients start from it.
+    """
 
     mean: Mapping[str, float]
     sd: Mapping[str, float]
+    #: Share of each answer level (:data:`LEVELS`) per item.
+    levels: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_table(cls, table: ObservationTable) -> PopulationBaseline:
@@ -85,16 +115,43 @@ class PopulationBaseline:
                 for j, k in enumerate(ITEMS)}
         sd = {k: float(np.nanstd(v[:, j])) if np.isfinite(v[:, j]).any() else 1.0
               for j, k in enumerate(ITEMS)}
-        return cls(mean, sd)
+        levels = {}
+        for j, k in enumerate(ITEMS):
+            # Half an answer per level keeps every level possible.
+            counts = _onehot(v[:, j], k).sum(axis=0) + 0.5
+            levels[k] = tuple(float(c) for c in counts / counts.sum())
+        return cls(mean, sd, levels)
 
-    def to_dict(self) -> dict[str, dict[str, float]]:
+    def level_shares(self, item: str) -> FloatArray:
+        """Return the population share of each answer level of ``item``.
+
+        Artefacts written before the shares were stored only hold the mean and spread; the
+        shares are then a discretised normal law with those moments.
+        """
+        if item in self.levels:
+            return np.asarray(self.levels[item], dtype=np.float64)
+        lv = np.asarray(LEVELS[item])
+        if lv.size == 2:
+            m = min(max(self.mean[item], 0.01), 0.99)
+            return np.array([1.0 - m, m])
+        dens = np.exp(-0.5 * ((lv - self.mean[item]) / max(self.sd[item], 0.1)) ** 2)
+        return np.asarray(dens / dens.sum(), dtype=np.float64)
+
+    def to_dict(self) -> dict[str, dict[str, object]]:
         """Return a JSON-ready dict."""
-        return {"mean": dict(self.mean), "sd": dict(self.sd)}
+        return {"mean": dict(self.mean), "sd": dict(self.sd),
+                "levels": {k: list(v) for k, v in self.levels.items()}}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Mapping[str, float]]) -> PopulationBaseline:
+    def from_dict(cls, data: Mapping[str, Mapping[str, object]]) -> PopulationBaseline:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(dict(data["mean"]), dict(data["sd"]))
+        levels = {k: tuple(float(x) for x in v)  # type: ignore[attr-defined]
+                  for k, v in data.get("levels", {}).items()}
+        return cls(
+            {k: float(v) for k, v in data["mean"].items()},  # type: ignore[arg-type]
+            {k: float(v) for k, v in data["sd"].items()},  # type: ignore[arg-type]
+            levels,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,52 +175,49 @@ class ChangeDetector:
     tau_days : float
         EWMA time constant.
     ewma_threshold : float
-        Alert when the standardised EWMA exceeds this.
+        Alert when a graded item's standardised EWMA exceeds this.
     cusum_odds_ratio : float
-        Shift in odds the CUSUM is tuned for.
+        Shift in odds the yes/no items' CUSUM is tuned for.
     cusum_threshold : float
-        Alert when the CUSUM exceeds this (log-likelihood ratio units).
+        Alert when a yes/no item's CUSUM exceeds this (log-likelihood ratio units).
     baseline_days : tuple of int
-        Baseline window, from ``far`` to ``near`` days before the visit.
+        Window of the usual state, from ``far`` to ``near`` days before the visit.
     prior_visits : float
         Weight of the population prior, in visits (shrinkage for new clients).
     sd_floor : float
         Lower bound of a graded item's spread, as a fraction of the population spread.
     refractory_days : float
-        Quiet period of an item after its alert.
-    composite_threshold : float
-        Alert on the items behind it when the mean of the ``composite_items`` largest
-        standardised EWMAs exceeds this (a shift spread over several items).
-    composite_items : int
-    composite_item_min : float
-        Items named by a composite alert must have at least this standardised EWMA; two are
-        needed.
-    domain_k : float
-        Reference value (allowance) of the domain CUSUM, in standardised units per visit.
-    domain_threshold : float
-        Alert when a domain CUSUM exceeds this; ``inf`` turns the domain CUSUM off.
-    domain_clip : float
-        Bound of one visit's standardised residual per item (robustness to odd answers).
-    residual_days : int
-        Start of the window of the domain CUSUM's baseline (it ends ``near`` days before).
+        Quiet period of an item (or pattern) after its alert.
+    domain_log_odds : float
+        Worsening the pattern CUSUMs look for: shift of the cumulative log-odds of every answer
+        of the domain's items.
+    domain_spill : float
+        Share of that shift expected on the other items (an illness is rarely confined to one
+        domain).
+    general_log_odds : float
+        Shift of every item for the general-worsening CUSUM.
+    pattern_allowance : float
+        Taken off each visit's log-likelihood ratio (Page's reference value): answers stuck at
+        the worst level still look a little "worse" under the shifted law, and this keeps them
+        from adding up to an alert.
+    pattern_threshold : float
+        Alert when a pattern CUSUM exceeds this (log-likelihood ratio units); ``inf`` turns the
+        pattern CUSUMs off.
     """
 
     tau_days: float = 4.0
-    ewma_threshold: float = 4.5
+    ewma_threshold: float = 5.5
     cusum_odds_ratio: float = 5.0
     cusum_threshold: float = 12.0
     baseline_days: tuple[int, int] = (90, 14)
-    prior_visits: float = 10.0
+    prior_visits: float = 5.0
     sd_floor: float = 0.75
-    refractory_days: float = 45.0
-    composite_threshold: float = 1.8
-    composite_items: int = 5
-    composite_item_min: float = 2.0
-    domain_k: float = 1.0
-    domain_threshold: float = 4.0
-    domain_clip: float = 4.0
-    residual_days: int = 90
-
+    refractory_days: float = 10.0
+    domain_log_odds: float = 2.0
+    domain_spill: float = 0.3
+    general_log_odds: float = 1.0
+    pattern_allowance: float = 0.15
+    pattern_threshold: float = 3.5
 
     def run(
         self, time: IntArray, values: FloatArray, population: PopulationBaseline
@@ -179,8 +233,9 @@ class ChangeDetector:
         Returns
         -------
         list of (visit index, item index, statistic, method)
-            ``method`` is ``"ewma"`` (graded item), ``"cusum"`` (yes/no item),
-            ``"composite"`` or ``"domain"`` (domain CUSUM naming its most changed item).
+            ``method`` is ``"ewma"`` (graded item), ``"cusum"`` (yes/no item), ``"domain"``
+            (a domain's pattern CUSUM) or ``"general"`` (the general one), the last two naming
+            the pattern's item that moved most.
         """
         starts = np.zeros(1, dtype=np.int64)
         return [(i, j, st, m) for _, i, j, st, m in
@@ -225,32 +280,19 @@ class ChangeDetector:
         base = owner.astype(np.int64) * (np.int64(1) << np.int64(40))
         lo = np.searchsorted(key, base + time - far * DAY_S, side="left")
         hi = np.searchsorted(key, base + time - near * DAY_S, side="left")
-        n, loc, spread, _, _ = _window_baseline(values, lo, hi)
+        window = [_window_counts(values[:, j], item, lo, hi) for j, item in enumerate(ITEMS)]
+        n, loc, spread = _robust_baseline(window)
         w = self.prior_visits
         mu_rows = (n * loc + w * pop_mean) / (n + w)
         sd_rows = np.sqrt((n * spread**2 + w * pop_sd**2) / (n + w))
         sd_rows = np.maximum(sd_rows, self.sd_floor * pop_sd)
-        # Residuals of the domain CUSUM use the shrunk mean and SD over a longer window (every
-        # answer counts, which suits discrete answers better than a median that rarely moves;
-        # the long window lets a person's own usual state outweigh the population's).
-        lo_long = np.searchsorted(key, base + time - self.residual_days * DAY_S, side="left")
-        n_win, _, _, mean, msd = _window_baseline(values, lo_long, hi)
-        # The population's weight fades with the person's whole history (new clients only),
-        # not with the window's length.
+        # The population's weight in the usual answer distribution fades with the person's
+        # whole history, not with the window's length: someone long stable at the worst answer
+        # then has it as their usual, instead of drifting toward an alert.
         first_row = np.searchsorted(key, base, side="left")
         answered_before = np.vstack([np.zeros((1, k)), np.cumsum(~np.isnan(values), axis=0)])
-        n = np.where(n_win > 0, answered_before[hi] - answered_before[first_row], 0.0)
-        res_mu = (n * mean + w * pop_mean) / (n + w)
-        res_sd = np.sqrt((n * msd**2 + w * pop_sd**2) / (n + w))
-        res_sd = np.maximum(res_sd, self.sd_floor * pop_sd)
-        resid = np.clip((values - res_mu) / res_sd, -self.domain_clip, self.domain_clip)
-        answered = ~np.isnan(values)
-        masks = _DOMAIN_MASKS.T.astype(np.float64)
-        n_dom = answered.astype(np.float64) @ masks
-        dom_z_rows = np.where(
-            n_dom > 0, (np.where(answered, resid, 0.0) @ masks) / np.sqrt(np.maximum(n_dom, 1)),
-            0.0,
-        )
+        history = answered_before[hi] - answered_before[first_row]
+        llr_rows = self._pattern_llr(values, window, history, population)
 
         def grid(rows: FloatArray, fill: float) -> FloatArray:
             out = np.full((n_p, n_v, *rows.shape[1:]), fill)
@@ -261,16 +303,17 @@ class ChangeDetector:
         x_grid = grid(values, np.nan)
         mu_grid = grid(mu_rows, 0.0)
         sd_grid = grid(sd_rows, 1.0)
-        dz_grid = grid(dom_z_rows, 0.0)
-        n_dom_kinds = _DOMAIN_MASKS.shape[0]
+        llr_grid = grid(llr_rows, 0.0)
+        n_patterns = _PATTERN_MASKS.shape[0]
+        masks = _PATTERN_MASKS.T.astype(np.float64)
         everyone = np.arange(n_p)
         ewma = np.full((n_p, k), np.nan)
         var = np.zeros((n_p, k))
         cusum = np.zeros((n_p, k))
         last_t = np.full((n_p, k), np.nan)
         quiet_until = np.full((n_p, k), -np.inf)
-        dom_cusum = np.zeros((n_p, n_dom_kinds))
-        dom_quiet = np.full((n_p, n_dom_kinds), -np.inf)
+        pattern = np.zeros((n_p, n_patterns))
+        pattern_quiet = np.full((n_p, n_patterns), -np.inf)
         refractory = self.refractory_days * DAY_S
         found: list[tuple[int, int, int, float, str]] = []
         for v in range(n_v):
@@ -285,8 +328,8 @@ class ChangeDetector:
             ewma = np.where(start, mu, ewma)
             # Stationary EWMA variance as the starting point avoids alerts on a single visit.
             var = np.where(start, lam / (2.0 - lam), var)
-            # Every item has an EWMA; graded items alert on it, yes/no items feed it only to
-            # the composite (their own alert is the CUSUM).
+            # Every item has an EWMA: graded items alert on it, and it names the item behind a
+            # pattern alert.
             ewma = np.where(seen, (1 - lam) * ewma + lam * np.nan_to_num(x), ewma)
             var = np.where(seen, (1 - lam) ** 2 * var + lam**2, var)
             z = (ewma - mu) / (sd * np.sqrt(np.maximum(var, 1e-9)))
@@ -298,41 +341,31 @@ class ChangeDetector:
             last_t = np.where(seen, tc, last_t)
             stat = np.where(_LEVEL, z, cusum)
             limit = np.where(_LEVEL, self.ewma_threshold, self.cusum_threshold)
-            awake = tc >= quiet_until
-            fire = seen & (stat > limit) & awake
-            method = np.where(fire, np.where(_LEVEL, "ewma", "cusum"), "")
-            # Composite: the mean of the largest item z-scores catches a shift spread over
-            # several items before any single item is conclusive. Only items that deviate
-            # themselves are named, and at least two must do so.
-            awake_z = awake & np.isfinite(z) & here[:, None]
-            top = np.sort(np.where(awake_z, z, -np.inf), axis=1)
-            top_mean = top[:, -self.composite_items :].mean(axis=1)
-            named = awake_z & (z >= self.composite_item_min)
-            hit = (top_mean > self.composite_threshold) & (named.sum(axis=1) >= 2)
-            add = named & hit[:, None] & ~fire
-            method = np.where(add, "composite", method)
-            fire |= add
-            # Domain CUSUM on the pooled residuals of the visit's answered items.
-            dom_cusum = np.where(
-                here[:, None], np.maximum(0.0, dom_cusum + dz_grid[:, v] - self.domain_k),
-                dom_cusum,
+            fire = seen & (stat > limit) & (tc >= quiet_until)
+            # Wide enough for every method name (numpy would cut "domain" to the width of "cusum").
+            method = np.where(fire, np.where(_LEVEL, "ewma", "cusum"), "").astype("<U8")
+            # Pattern CUSUMs on the visit's log-likelihood ratios.
+            pattern = np.where(
+                here[:, None],
+                np.maximum(0.0, pattern + llr_grid[:, v] - self.pattern_allowance),
+                pattern,
             )
-            # A quiet domain does not pile up evidence to fire the day its quiet period ends.
-            dom_cusum = np.where(tc < dom_quiet, 0.0, dom_cusum)
-            trig = dom_cusum > self.domain_threshold
-            for d in range(n_dom_kinds):
+            # A quiet pattern does not pile up evidence to fire the day its quiet period ends.
+            pattern = np.where(tc < pattern_quiet, 0.0, pattern)
+            trig = pattern > self.pattern_threshold
+            for d in range(n_patterns):
                 if not trig[:, d].any():
                     continue
-                # Name the domain's item that moved most from its usual level.
-                cand = _DOMAIN_MASKS[d] & np.isfinite(z)
+                # Name the pattern's item that moved most from its usual level.
+                cand = _PATTERN_MASKS[d] & np.isfinite(z)
                 j = np.argmax(np.where(cand, z, -np.inf), axis=1)
                 add = trig[:, d] & cand.any(axis=1) & ~fire[everyone, j]
                 rows = everyone[add]
                 fire[rows, j[add]] = True
-                stat[rows, j[add]] = dom_cusum[rows, d]
-                method[rows, j[add]] = "domain"
-            dom_cusum = np.where(trig, 0.0, dom_cusum)
-            dom_quiet = np.where(trig, tc + refractory, dom_quiet)
+                stat[rows, j[add]] = pattern[rows, d]
+                method[rows, j[add]] = "general" if d == _GENERAL else "domain"
+            pattern = np.where(trig, 0.0, pattern)
+            pattern_quiet = np.where(trig, tc + refractory, pattern_quiet)
             if fire.any():
                 for p_i, j_i in zip(*np.nonzero(fire), strict=True):
                     found.append((int(p_i), v, int(j_i), float(stat[p_i, j_i]),
@@ -340,63 +373,108 @@ class ChangeDetector:
                 quiet_until = np.where(fire, tc + refractory, quiet_until)
                 cusum = np.where(fire, 0.0, cusum)
                 ewma = np.where(fire, np.nan, ewma)
-                dom_cusum = np.where(fire.astype(np.float64) @ masks > 0, 0.0, dom_cusum)
+                pattern = np.where(fire.astype(np.float64) @ masks > 0, 0.0, pattern)
         found.sort(key=lambda a: (a[0], a[1], a[2]))
         return found
 
+    def _pattern_llr(
+        self,
+        values: FloatArray,
+        window: list[FloatArray],
+        history: FloatArray,
+        population: PopulationBaseline,
+    ) -> FloatArray:
+        """Return each visit's log-likelihood ratio under each worsening pattern.
 
-#: Answer levels of each followed item (every item is discrete).
-_LEVELS: dict[str, tuple[float, ...]] = {
-    "meal_deficit": (0.0, 0.25, 0.5, 0.75, 1.0),
-    "mobility": (0.0, 1.0, 2.0, 3.0),
-    "confusion": (0.0, 1.0, 2.0),
-    "help": (0.0, 1.0, 2.0, 3.0, 4.0),
-    "drinks": (0.0, 1.0, 2.0),
-}
+        The person's usual answer distribution is the window's answers plus ``prior_visits``
+        answers drawn from the population. Worsening shifts every cumulative logit
+        ``log P(Y >= level) / P(Y < level)`` by the pattern's shift for that item.
+        """
+        w = self.prior_visits
+        shifts = (self.domain_log_odds, self.domain_log_odds * self.domain_spill,
+                  self.general_log_odds)
+        per_item = np.zeros((len(shifts), values.shape[0], len(ITEMS)))
+        for j, item in enumerate(ITEMS):
+            counts = window[j]
+            shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
+            n = np.where(counts.sum(axis=1) > 0, history[:, j], 0.0)[:, None]
+            usual = (n * shares + w * population.level_shares(item)[None, :]) / (n + w)
+            answer = _onehot(values[:, j], item)
+            level = np.argmax(answer, axis=1)
+            answered = answer.any(axis=1)
+            for s, shift in enumerate(shifts):
+                per_item[s, :, j] = np.where(answered, _answer_llr(usual, level, shift), 0.0)
+        domains = _PATTERN_MASKS[:_GENERAL].T.astype(np.float64)
+        return np.column_stack([
+            per_item[0] @ domains + per_item[1] @ (1.0 - domains),
+            per_item[2].sum(axis=1),
+        ])
 
 
-def _window_baseline(
-    values: FloatArray, lo: IntArray, hi: IntArray
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Return count, location, spread, mean and SD of each item over rows ``[lo_i, hi_i)``.
+def _onehot(x: FloatArray, item: str) -> FloatArray:
+    """Return the answers of one item as one column per level (all zero when unanswered)."""
+    levels = np.asarray(LEVELS[item])
+    return np.asarray(np.abs(x[:, None] - levels[None, :]) < 1e-9, dtype=np.float64)
+
+
+def _window_counts(x: FloatArray, item: str, lo: IntArray, hi: IntArray) -> FloatArray:
+    """Return how often each level of one item was answered over rows ``[lo_i, hi_i)``."""
+    pref = np.vstack([np.zeros((1, len(LEVELS[item]))), np.cumsum(_onehot(x, item), axis=0)])
+    return np.asarray(pref[hi] - pref[lo], dtype=np.float64)
+
+
+def _robust_baseline(window: list[FloatArray]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Return count, location and spread of each item from its window level counts.
 
     Graded items use the median and 1.4826 x MAD (robust); yes/no items use the rate and its
-    binomial standard deviation. Answers are discrete, so both come from prefix sums of level
-    counts, which keeps the whole computation vectorised over visits.
+    binomial standard deviation. Answers are discrete, so both come from the level counts,
+    which keeps the whole computation vectorised over visits.
     """
-    m, k = values.shape
+    m, k = window[0].shape[0], len(ITEMS)
     n_out = np.zeros((m, k))
     loc = np.zeros((m, k))
     spread = np.zeros((m, k))
-    mean = np.zeros((m, k))
-    msd = np.zeros((m, k))
+    rows = np.arange(m)
     for j, item in enumerate(ITEMS):
-        levels = np.array(_LEVELS.get(item, (0.0, 1.0)))
-        x = values[:, j]
-        onehot = (np.abs(x[:, None] - levels[None, :]) < 1e-9).astype(np.float64)
-        pref = np.vstack([np.zeros((1, levels.size)), np.cumsum(onehot, axis=0)])
-        counts = pref[hi] - pref[lo]
+        counts = window[j]
+        levels = np.asarray(LEVELS[item])
         n = counts.sum(axis=1)
         n_out[:, j] = n
         half = n / 2.0
-        safe_n = np.maximum(n, 1.0)
-        mean[:, j] = counts @ levels / safe_n
-        msd[:, j] = np.sqrt(np.maximum(counts @ levels**2 / safe_n - mean[:, j] ** 2, 0.0))
-        if item in _LEVELS:
+        if CHANGE_ITEMS[item][0] == "level":
             cum = np.cumsum(counts, axis=1)
             med = levels[np.argmax(cum >= half[:, None] - 1e-9, axis=1)]
             dev = np.abs(levels[None, :] - med[:, None])
             order = np.argsort(dev, axis=1)
             dev_sorted = np.take_along_axis(dev, order, axis=1)
             cum_dev = np.cumsum(np.take_along_axis(counts, order, axis=1), axis=1)
-            mad = dev_sorted[np.arange(m), np.argmax(cum_dev >= half[:, None] - 1e-9, axis=1)]
+            mad = dev_sorted[rows, np.argmax(cum_dev >= half[:, None] - 1e-9, axis=1)]
             loc[:, j] = med
             spread[:, j] = 1.4826 * mad
         else:
             rate = np.where(n > 0, counts[:, 1] / np.maximum(n, 1.0), 0.0)
             loc[:, j] = rate
             spread[:, j] = np.sqrt(rate * (1.0 - rate))
-    return n_out, loc, spread, mean, msd
+    return n_out, loc, spread
+
+
+def _answer_llr(usual: FloatArray, level: IntArray, shift: float) -> FloatArray:
+    """Return log P(answer | worsened) / P(answer | usual) for one item, per row.
+
+    ``usual`` holds each row's probability of every level; worsening adds ``shift`` to every
+    cumulative logit (a proportional-odds shift).
+    """
+    m = usual.shape[0]
+    # P(Y >= level) for levels 1..L-1, kept off 0 and 1 so that the logit stays finite.
+    above = np.clip(np.cumsum(usual[:, ::-1], axis=1)[:, ::-1][:, 1:], 1e-3, 1.0 - 1e-3)
+    worse = 1.0 / (1.0 + (1.0 - above) / above * math.exp(-shift))
+    ones, zeros = np.ones((m, 1)), np.zeros((m, 1))
+    before = np.hstack([ones, above, zeros])
+    after = np.hstack([ones, worse, zeros])
+    rows = np.arange(m)
+    p0 = before[rows, level] - before[rows, level + 1]
+    p1 = after[rows, level] - after[rows, level + 1]
+    return np.asarray(np.log(np.maximum(p1, 1e-6) / np.maximum(p0, 1e-6)), dtype=np.float64)
 
 
 def detect_changes_table(
