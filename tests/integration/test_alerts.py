@@ -96,6 +96,42 @@ def test_change_from_usual_state_raises_an_alert_shown_with_reasons_and_trend(
     assert len(_events("read_risk")) == 2
 
 
+def test_a_lasting_change_raises_one_alert_until_reviewed(
+    app: Flask, client: FlaskClient, world: Any
+) -> None:
+    import risk
+    from webapp.alerts import services
+    from webapp.extensions import db
+    from webapp.timeutil import utcnow
+
+    org = world.org()
+    carer = world.carer(org)
+    person = _person(world, org)
+    _history(world, person, carer, drop_days=14)
+    coordinator = world.user(org, "coordinator")
+    world.commit()
+    # The detector fires again on the lasting drop once its quiet period is over ...
+    model, _ = services.get_model()
+    since = utcnow() - timedelta(days=365)
+    observations = services.observations_by_client([person.id], since)[person.id]
+    recent = utcnow() - timedelta(days=services.CHANGE_RECENT_DAYS)
+    fired = [c for c in risk.detect_changes(observations, model.population)
+             if c.item == "meal_deficit" and c.at.replace(tzinfo=services.PARIS) >= recent]
+    assert len(fired) >= 2, fired
+    # ... but the coordinator gets one alert while it waits for review.
+    services.rescore_client(person.id)
+    db.session.commit()
+    [alert] = [a for a in _alerts() if a.kind == "change" and a.item == "meal_deficit"]
+    assert alert.detected_at == fired[0].at.replace(tzinfo=services.PARIS)
+    # Reviewed after both detections: rescoring raises nothing new about the same episode.
+    services.review_alert(alert, coordinator, action="call_family", comment="")
+    db.session.commit()
+    services.rescore_client(person.id)
+    db.session.commit()
+    assert [a.id for a in _alerts() if a.kind == "change" and a.item == "meal_deficit"] == [
+        alert.id]
+
+
 def test_review_is_recorded_once_with_the_action_and_never_touches_the_plan(
     app: Flask, client: FlaskClient, world: Any
 ) -> None:

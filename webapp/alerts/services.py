@@ -145,15 +145,30 @@ def _latest_score(client_id: int) -> RiskScore | None:
                              .limit(1))
 
 
-def _alert_exists(client_id: int, kind: str, item: str, *, detected_at: datetime | None = None,
-                  open_only: bool = False) -> bool:
+def _alert_exists(client_id: int, kind: str, item: str, *, open_only: bool = False) -> bool:
     query = sa.select(RiskAlert.id).where(RiskAlert.client_id == client_id,
                                           RiskAlert.kind == kind, RiskAlert.item == item)
-    if detected_at is not None:
-        query = query.where(RiskAlert.detected_at == detected_at)
     if open_only:
         query = query.where(RiskAlert.status == "open")
     return db.session.scalar(query.limit(1)) is not None
+
+
+def _change_is_news(client_id: int, item: str, detected: datetime) -> bool:
+    """Tell whether a detected change on ``item`` deserves a new alert.
+
+    A worsening that lasts fires again after the detector's quiet period. While an alert on the
+    item waits for its review, or when it was reviewed after the new detection, the coordinator
+    already knows: another alert would only be noise.
+    """
+    earlier = db.session.execute(
+        sa.select(RiskAlert.status, RiskAlert.reviewed_at, RiskAlert.detected_at)
+        .where(RiskAlert.client_id == client_id, RiskAlert.kind == "change",
+               RiskAlert.item == item)
+    ).all()
+    return not any(
+        at == detected or status == "open" or (reviewed is not None and reviewed >= detected)
+        for status, reviewed, at in earlier
+    )
 
 
 def score_clients(clients: Sequence[Client], *, now: datetime | None = None,
@@ -225,7 +240,7 @@ def _change_alerts(client: Client, observations: list[risk.Observation],
         detected = change.at.replace(tzinfo=PARIS)
         if detected < recent:
             continue
-        if _alert_exists(client.id, "change", change.item, detected_at=detected):
+        if not _change_is_news(client.id, change.item, detected):
             continue
         db.session.add(RiskAlert(organisation_id=client.organisation_id, client_id=client.id,
                                  kind="change", item=change.item,
