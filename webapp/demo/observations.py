@@ -1,10 +1,12 @@
 """A few weeks of carers' observations for the demo, so that scores and alerts show something.
 
 Deterministic (one seeded generator): every client is seen about once a day by her usual carer
-for three weeks before today. Answers follow the client's dependency (GIR) with a little noise;
+for eight weeks before today. Answers follow the client's dependency (GIR) with a little noise;
 two clients change in the last week (one eats much less and is more confused, one becomes
 unsteady and falls), which the change detection picks up. Then everyone is scored a week ago
 and today, as the nightly job would have done, so the trend charts have points.
+Eight weeks, because change detection compares each visit with the person's own answers 90 to 14
+days before it: with less history, a client's usual state would still be mostly the population's.
 Demo data only: not a clinical scenario.
 """
 
@@ -25,7 +27,7 @@ from webapp.organisations.models import Organisation
 from webapp.timeutil import paris_datetime, utcnow
 from webapp.visits.models import Visit, VisitAssignment
 
-WEEKS = 3
+WEEKS = 8
 #: Positions (in the list of clients by id) of the two clients whose state changes.
 CHANGING = {20: "nutrition", 11: "mobility"}
 CHANGE_DAYS = 7
@@ -33,7 +35,7 @@ SCORE_DAYS_BACK = (7,)
 
 
 def seed_observations(org: Organisation, today: date, *, seed: int = 2026) -> int:
-    """Record three weeks of demo observations and score everyone; flush. Returns the count.
+    """Record eight weeks of demo observations and score everyone; flush. Returns the count.
 
     Does nothing when the organisation already has observations (``demo load`` runs again).
     """
