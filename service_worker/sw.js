@@ -209,6 +209,9 @@ async function refreshPages(force) {
   const now = Date.now();
   await setMeta("user", { id: data.user, syncedAt: now });
   await setMeta("lastSync", now);
+  // Every open page learns it, not only the one that asked: a page opened while this copy
+  // ran got its answer before the copy ended.
+  await broadcast();
 }
 
 /* ------------------------------------------------------------------ outbox */
