@@ -259,7 +259,9 @@ async function postAction(event, req, visitId, action) {
     // The form fills the whole page: back to the visit (a full load), which shows what waits.
     return new Response("", { status: 202, headers: { "HX-Redirect": "/visites/" + visitId } });
   }
-  const text = BUILD.text[action].replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  // The page says which language its carer reads (the worker itself is the same for all).
+  const texts = BUILD.text[req.headers.get("X-Tournee-Lang")] || BUILD.text[BUILD.lang];
+  const text = texts[action].replace(/&/g, "&amp;").replace(/</g, "&lt;");
   return new Response(
     '<p class="flash flash-warning" role="status" data-queued="' + action + '">' + text + "</p>",
     { status: 202, headers: { "Content-Type": "text/html; charset=utf-8" } });

@@ -2,9 +2,11 @@
 (function () {
   "use strict";
   var token = document.querySelector('meta[name="csrf-token"]');
-  // htmx requests carry the CSRF token as a header (Flask-WTF reads X-CSRFToken).
+  // htmx requests carry the CSRF token as a header (Flask-WTF reads X-CSRFToken), and the
+  // page's language, which the service worker answers in when it keeps an action offline.
   document.addEventListener("htmx:configRequest", function (event) {
     if (token) { event.detail.headers["X-CSRFToken"] = token.content; }
+    event.detail.headers["X-Tournee-Lang"] = document.documentElement.lang;
   });
   // Check-in/out: add the position when the phone gives it quickly, asked only when the
   // carer taps (never at page load) and never waited for more than a moment.

@@ -29,10 +29,8 @@ CHROMIUM = "/usr/bin/chromium"
 # Two shared cores: give slow moments (Argon2 checks, a busy neighbour) room before failing.
 expect.set_options(timeout=15_000)
 # Without the background-networking flags Chromium keeps calling Google hosts, which this
-# offline machine refuses; root needs --no-sandbox. The context's locale does not reach the
-# browser's own fetch of the service worker script at registration: without the language
-# flags it asks for English, and the French script served once signed in is a new version
-# that replaces the worker mid-test (a French phone registers the French script at once).
+# offline machine refuses; root needs --no-sandbox. The language flags make it a French
+# phone down to the browser's own requests (the context's locale does not reach them).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic", "--lang=fr-FR", "--accept-lang=fr-FR"]
@@ -250,15 +248,22 @@ OFFLINE_COPY_DONE = """async (urls) => {
 }"""
 
 
-def open_day_offline_ready(page: Page, live: LiveServer, email: str) -> None:
-    """Sign in, let the service worker take control and copy the carer's days to the phone.
+DAY_HEADING = {"fr": "Ma journée", "en": "My day"}
+
+
+def open_day_offline_ready(page: Page, live: LiveServer, email: str,
+                           language: str = "fr") -> None:
+    """Sign in (and choose ``language``), let the service worker take control and copy the
+    carer's days to the phone.
 
     Ready means: the worker that will answer offline is the one in control, with no newer
     version on its way (one taking over mid-test drops the old worker's work in flight),
     and it has every page of the carer's days in its cache and knows whose they are.
     """
     sign_in(page, live.url, email)
-    expect(page.get_by_role("heading", name="Ma journée")).to_be_visible()
+    if language != "fr":
+        page.get_by_label("Langue").select_option(language)  # the page sends it at once
+    expect(page.get_by_role("heading", name=DAY_HEADING[language])).to_be_visible()
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30_000)
     # Check for a new version now rather than when the browser gets round to it.
     page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")

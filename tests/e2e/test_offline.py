@@ -146,6 +146,29 @@ def test_offline_check_in_note_check_out_are_queued_then_delivered_once(
     expect(page.locator("#sync [data-errors]")).to_be_empty()
 
 
+def test_the_phone_answers_offline_in_the_carers_language(
+        page: Page, live: LiveServer, carers: Iterator[str]) -> None:
+    # The browser speaks French; the carer reads English. One worker serves both.
+    from webapp.auth.models import User
+
+    email = next(carers)
+    try:
+        open_day_offline_ready(page, live, email, language="en")
+        open_first_visit(page, live)
+        page.context.set_offline(True)
+        page.get_by_role("button", name="I'm here").click()
+        expect(page.get_by_text("Arrival saved on the device")).to_be_visible()
+        expect(page.locator("#sync")).to_have_attribute("data-count", "1")
+        page.context.set_offline(False)
+        expect(page.locator("#sync")).to_have_attribute("data-count", "0", timeout=60_000)
+    finally:
+        def back_to_french(db: Any) -> None:  # the choice is the account's, not the phone's
+            db.session.execute(sa.update(User).where(User.email == email).values(locale="fr"))
+            db.session.commit()
+
+        query(live, back_to_french)
+
+
 def test_server_down_while_online_then_back_everything_arrives(
         page: Page, live: LiveServer, carers: Iterator[str]) -> None:
     open_day_offline_ready(page, live, next(carers))

@@ -253,6 +253,27 @@ def test_service_worker_route_manifest_and_offline_page(app: Flask, client: Flas
     assert "csrf-token" not in offline  # shared by every user of the phone
 
 
+def test_service_worker_is_one_script_whatever_the_language(
+        client: FlaskClient, world: Any) -> None:
+    # A phone whose browser speaks English, used by a carer who reads French, must not get a
+    # second worker version after sign-in: the script never depends on who asks.
+    _org, carer, _visit = setup(world)
+    anonymous_english = client.get("/sw.js", headers={"Accept-Language": "en-GB,en"})
+    login(client, carer.user.email)
+    french = client.get("/sw.js", headers={"Accept-Language": "en-GB,en"})
+    token = csrf_from(client, "/ma-journee")
+    client.post("/langue", data={"locale": "en", "csrf_token": token})
+    english = client.get("/sw.js")
+    assert anonymous_english.data == french.data == english.data
+    build = json.loads(english.get_data(as_text=True).split("\n", 1)[0]
+                       .removeprefix("const BUILD = ").removesuffix(";"))
+    assert build["lang"] == "fr"
+    assert build["text"]["fr"]["check_in"].startswith("Arrivée enregistrée sur l'appareil")
+    assert build["text"]["en"]["check_in"].startswith("Arrival saved on the device")
+    assert set(build["text"]["en"]) == set(build["text"]["fr"]) == {
+        "check_in", "check_out", "note", "observation"}
+
+
 def test_pages_list_holds_only_the_carers_own_days(client: FlaskClient, world: Any) -> None:
     from webapp.timeutil import today_paris
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, make_response, render_template, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -28,12 +29,29 @@ def _install_session_interface(state: Any) -> None:
 THEME = "#0b5d58"
 
 
+def _queued_texts() -> dict[str, str]:
+    """Return what the phone shows when it keeps an action for later, in the current locale."""
+    return {
+        "check_in": _("Arrivée enregistrée sur l'appareil : elle partira dès que le "
+                      "réseau revient."),
+        "check_out": _("Départ enregistré sur l'appareil : il partira dès que le "
+                       "réseau revient."),
+        "note": _("Transmission enregistrée sur l'appareil : elle partira dès que le "
+                  "réseau revient."),
+        "observation": _("Observation enregistrée sur l'appareil : elle partira dès que "
+                         "le réseau revient."),
+    }
+
+
 @bp.route("/sw.js")
 def service_worker() -> Response:
     """Serve the service worker at the root (scope "/"), with this build's shell manifest.
 
-    The worker's bytes change whenever a static file, the worker source or the language
-    changes, so browsers install the new version by themselves.
+    The worker's bytes change whenever a static file or the worker source changes, so browsers
+    install the new version by themselves. They never depend on who asks or in which language:
+    the worker carries its texts in every language and picks the one the page asks in
+    (``X-Tournee-Lang``), so a phone whose browser speaks another language than its carer
+    installs one worker, not a second one after sign-in.
     """
     salt = current_app.config.get("OFFLINE_BUILD_SALT", "")
     # Static files change with a deploy, hence a restart: hash them once per process (and
@@ -42,6 +60,10 @@ def service_worker() -> Response:
     if current_app.debug or salt not in shells:
         shells[salt] = services.shell_manifest(salt)
     version, shell = shells[salt]
+    texts = {}
+    for language in current_app.config["LANGUAGES"]:
+        with force_locale(language):
+            texts[language] = _queued_texts()
     build = {
         "version": version,
         "shell": [*shell, url_for("offline.manifest"), url_for("offline.offline_page")],
@@ -49,16 +71,8 @@ def service_worker() -> Response:
         "pages": url_for("offline.pages"),
         "sync": url_for("visits.outbox_sync"),
         "maxAgeS": int(current_app.config.get("OFFLINE_MAX_AGE_S", 12 * 3600)),
-        "text": {
-            "check_in": _("Arrivée enregistrée sur l'appareil : elle partira dès que le "
-                          "réseau revient."),
-            "check_out": _("Départ enregistré sur l'appareil : il partira dès que le "
-                           "réseau revient."),
-            "note": _("Transmission enregistrée sur l'appareil : elle partira dès que le "
-                      "réseau revient."),
-            "observation": _("Observation enregistrée sur l'appareil : elle partira dès que "
-                             "le réseau revient."),
-        },
+        "lang": current_app.config["BABEL_DEFAULT_LOCALE"],
+        "text": texts,
     }
     source = services.SW_SOURCE.read_text(encoding="utf-8")
     body = f"const BUILD = {json.dumps(build, ensure_ascii=False)};\n{source}"
@@ -66,7 +80,6 @@ def service_worker() -> Response:
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
-    response.vary.add("Cookie")
     return response
 
 
