@@ -46,3 +46,38 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(app: object) -> None:
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_authenticator_seeds_are_sealed_on_upgrade_and_opened_on_downgrade(
+        empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlalchemy as sa
+
+    from webapp.auth.sealing import _fernet
+
+    monkeypatch.setenv("SECRET_KEY", "migration-test-key")
+    assert _flask(["db", "upgrade", "d4f8a3b0c508"], empty_database_url, tmp_path).returncode == 0
+    seed = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    engine = sa.create_engine(empty_database_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO organisation (id, name, phone, address, "
+                                   "km_allowance_eur, created_at) VALUES "
+                                   "(1, 'SAAD', '', '', 0.38, '2026-01-01 00:00:00')"))
+        connection.execute(sa.text(
+            "INSERT INTO \"user\" (id, organisation_id, email, password_hash, role, first_name,"
+            " last_name, locale, active, created_at, totp_secret, recovery_codes,"
+            " failed_logins) VALUES (1, 1, 'a@b.fr', 'x', 'coordinator', 'A', 'B', 'fr', :t,"
+            " '2026-01-01 00:00:00', :seed, '[]', 0)"), {"t": True, "seed": seed})
+
+    def stored() -> str:
+        with engine.connect() as connection:
+            return str(connection.execute(sa.text('SELECT totp_secret FROM "user"')).scalar())
+
+    up = _flask(["db", "upgrade"], empty_database_url, tmp_path)
+    assert up.returncode == 0, up.stderr
+    sealed = stored()
+    assert seed not in sealed
+    assert _fernet("migration-test-key").decrypt(sealed.encode()).decode() == seed
+    down = _flask(["db", "downgrade", "d4f8a3b0c508"], empty_database_url, tmp_path)
+    assert down.returncode == 0, down.stderr
+    assert stored() == seed
+    engine.dispose()

@@ -108,6 +108,36 @@ def test_staff_must_enrol_at_first_sign_in_then_always_give_a_code(
     assert pyotp.TOTP(secret).now().isdigit()
 
 
+def test_authenticator_seed_is_sealed_at_rest_and_fails_closed_under_another_key(
+    app: Flask, client: FlaskClient, world: Any
+) -> None:
+    from webapp.extensions import db
+
+    coordinator = world.user(world.org(), "coordinator")
+    world.commit()
+    _password(client, coordinator.email)
+    client.get(ENROL_URL)
+    secret, codes = enrol(client)
+    stored = db.session.execute(sa.text('SELECT totp_secret FROM "user" WHERE email = :e'),
+                                {"e": coordinator.email}).scalar_one()
+    assert secret not in stored  # a copy of the database does not give the second factor
+    assert _user(coordinator.email).totp_secret == secret
+    client.post("/logout", data={"csrf_token": csrf_from(client, "/mon-compte")})
+
+    # SECRET_KEY replaced: the seed no longer opens. No code matches, nothing fails with a
+    # 500, the account still asks for a second factor and a recovery code still works.
+    app.config["SECRET_KEY"] = "another-key-after-rotation"
+    assert _user(coordinator.email).two_factor_enabled
+    response = _password(client, coordinator.email)
+    assert response.headers["Location"] == "/login/code"
+    refused = client.post("/login/code", data={"code": pyotp.TOTP(secret).now(),
+                                                "csrf_token": csrf_from(client, "/login/code")})
+    assert refused.status_code == 401
+    rescued = client.post("/login/code", data={"code": codes[0],
+                                               "csrf_token": csrf_from(client, "/login/code")})
+    assert rescued.status_code == 302
+
+
 def test_second_step_keeps_a_safe_next_and_times_out(client: FlaskClient, world: Any,
                                                       app: Flask) -> None:
     admin = world.user(world.org(), "admin")

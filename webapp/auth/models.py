@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.auth.sealing import SealedString
 from webapp.extensions import db
 from webapp.timeutil import UTCDateTime, utcnow
 
@@ -41,9 +42,10 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Two-factor sign-in (TOTP, RFC 6238): the shared secret, set once enrolment is confirmed;
-    # the last time step accepted, so a code cannot be replayed; hashes of recovery codes.
-    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # Two-factor sign-in (TOTP, RFC 6238): the shared secret (sealed at rest), set once
+    # enrolment is confirmed; the last time step accepted, so a code cannot be replayed;
+    # hashes of recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(SealedString())
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     recovery_codes: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
