@@ -190,3 +190,36 @@ def test_admin_searches_filters_and_exports_the_trail(client: FlaskClient, world
     client.post("/logout", data={"csrf_token": csrf_from(client, "/audit/")})
     login(client, coordinator.email)
     assert client.get("/audit/").status_code == 403
+
+
+def test_an_audited_page_view_needs_one_database_connection(
+        world: Any, database_url: str, road_cache: Any) -> None:
+    # Each request holds one pooled connection; had the audit row of a page view needed a
+    # second one, requests holding every connection would wait for each other until the
+    # pool timed out (seen with 20 phones against a pool of 15). One connection in all here.
+    from tests.conftest import IsolatedClient
+    from webapp import create_app
+    from webapp.config import TestConfig
+    from webapp.extensions import db
+
+    org = world.org()
+    carer = world.carer(org)
+    visit = world.visit(world.client(org), [carer])
+    world.commit()
+
+    class OneConnection(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        CACHE_DIR = road_cache
+        SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 2}  # noqa: RUF012
+
+    small = create_app(OneConnection)
+    small.test_client_class = IsolatedClient
+    phone = small.test_client()
+    try:
+        login(phone, carer.user.email)
+        assert phone.get("/ma-journee").status_code == 200
+        assert phone.get(f"/visites/{visit.id}").status_code == 200
+    finally:
+        with small.app_context():
+            db.engine.dispose()
+    assert {"read_day", "read_visit"} <= set(_actions(user_id=carer.user_id))

@@ -89,33 +89,33 @@ def record_read(
 ) -> None:
     """Append the event of a page that only reads, and commit it at once.
 
-    On SQLite the INSERT runs alone on an autocommit connection: the database's one write
-    lock is then held only while SQLite executes that statement, which it does without
-    Python's GIL, instead of across the Python of a session commit that other threads can
-    stretch to milliseconds. Page views are most of the morning's traffic, and each is a
-    write. Elsewhere (PostgreSQL) it is :func:`record` and a commit of the session.
+    On SQLite the INSERT runs alone, in autocommit, on the request's own connection: the
+    database's one write lock is then held only while SQLite executes that statement, which
+    it does without Python's GIL, instead of across the Python of a session commit that other
+    threads can stretch to milliseconds. Page views are most of the morning's traffic, and
+    each is a write. Elsewhere (PostgreSQL), or when the session is already writing, it is
+    :func:`record` and a commit of the session.
     """
     bind = db.session.get_bind()
-    if (bind.dialect.name != "sqlite" or not bind.url.database
-            or _session_is_writing()):
-        record(actor, action, object_type, object_id, client_id=client_id, **details)
-        db.session.commit()
-        return
-    params = _event_values(actor, action, object_type, object_id, client_id, None, details)
-    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(_insert_statement("sqlite"), params)
-
-
-def _session_is_writing() -> bool:
-    """Whether the session's SQLite connection is inside a write transaction.
-
-    A second connection would then wait for the first, held by this very thread.
-    """
-    session = db.session()
-    if not session.in_transaction():
-        return False
-    connection = session.connection().connection.dbapi_connection
-    return bool(getattr(connection, "in_transaction", False))
+    if bind.dialect.name == "sqlite" and bind.url.database:
+        connection = db.session.connection()
+        raw = connection.connection.dbapi_connection
+        # A session already writing commits the event with its own changes (below).
+        if raw is not None and not raw.in_transaction:
+            params = _event_values(actor, action, object_type, object_id, client_id, None,
+                                   details)
+            # On the request's own connection, in autocommit for this one statement. A second
+            # connection from the pool would deadlock page views once every pooled
+            # connection is held by a request waiting for one more.
+            previous = raw.isolation_level
+            raw.isolation_level = None
+            try:
+                connection.execute(_insert_statement("sqlite"), params)
+            finally:
+                raw.isolation_level = previous
+            return
+    record(actor, action, object_type, object_id, client_id=client_id, **details)
+    db.session.commit()
 
 
 _COLUMNS = ("organisation_id", "user_id", "action", "object_type", "object_id", "client_id",
