@@ -280,7 +280,8 @@ class ChangeDetector:
         base = owner.astype(np.int64) * (np.int64(1) << np.int64(40))
         lo = np.searchsorted(key, base + time - far * DAY_S, side="left")
         hi = np.searchsorted(key, base + time - near * DAY_S, side="left")
-        window = [_window_counts(values[:, j], item, lo, hi) for j, item in enumerate(ITEMS)]
+        answers = [_onehot(values[:, j], item) for j, item in enumerate(ITEMS)]
+        window = [_window_counts(a, lo, hi) for a in answers]
         n, loc, spread = _robust_baseline(window)
         w = self.prior_visits
         mu_rows = (n * loc + w * pop_mean) / (n + w)
@@ -292,7 +293,7 @@ class ChangeDetector:
         first_row = np.searchsorted(key, base, side="left")
         answered_before = np.vstack([np.zeros((1, k)), np.cumsum(~np.isnan(values), axis=0)])
         history = answered_before[hi] - answered_before[first_row]
-        llr_rows = self._pattern_llr(values, window, history, population)
+        llr_rows = self._pattern_llr(answers, window, history, population)
 
         def grid(rows: FloatArray, fill: float) -> FloatArray:
             out = np.full((n_p, n_v, *rows.shape[1:]), fill)
@@ -379,7 +380,7 @@ class ChangeDetector:
 
     def _pattern_llr(
         self,
-        values: FloatArray,
+        answers: list[FloatArray],
         window: list[FloatArray],
         history: FloatArray,
         population: PopulationBaseline,
@@ -393,17 +394,16 @@ class ChangeDetector:
         w = self.prior_visits
         shifts = (self.domain_log_odds, self.domain_log_odds * self.domain_spill,
                   self.general_log_odds)
-        per_item = np.zeros((len(shifts), values.shape[0], len(ITEMS)))
+        per_item = np.zeros((len(shifts), history.shape[0], len(ITEMS)))
         for j, item in enumerate(ITEMS):
             counts = window[j]
-            shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
-            n = np.where(counts.sum(axis=1) > 0, history[:, j], 0.0)[:, None]
+            in_window = counts.sum(axis=1, keepdims=True)
+            shares = counts / np.maximum(in_window, 1.0)
+            n = np.where(in_window > 0, history[:, j : j + 1], 0.0)
             usual = (n * shares + w * population.level_shares(item)[None, :]) / (n + w)
-            answer = _onehot(values[:, j], item)
-            level = np.argmax(answer, axis=1)
-            answered = answer.any(axis=1)
-            for s, shift in enumerate(shifts):
-                per_item[s, :, j] = np.where(answered, _answer_llr(usual, level, shift), 0.0)
+            answered = answers[j].any(axis=1)
+            llr = _answer_llr(usual, np.argmax(answers[j], axis=1), shifts)
+            per_item[:, :, j] = np.where(answered, llr, 0.0)
         domains = _PATTERN_MASKS[:_GENERAL].T.astype(np.float64)
         return np.column_stack([
             per_item[0] @ domains + per_item[1] @ (1.0 - domains),
@@ -417,9 +417,10 @@ def _onehot(x: FloatArray, item: str) -> FloatArray:
     return np.asarray(np.abs(x[:, None] - levels[None, :]) < 1e-9, dtype=np.float64)
 
 
-def _window_counts(x: FloatArray, item: str, lo: IntArray, hi: IntArray) -> FloatArray:
-    """Return how often each level of one item was answered over rows ``[lo_i, hi_i)``."""
-    pref = np.vstack([np.zeros((1, len(LEVELS[item]))), np.cumsum(_onehot(x, item), axis=0)])
+def _window_counts(answers: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
+    """Return how often each level of one item (:func:`_onehot`) was answered over rows
+    ``[lo_i, hi_i)``."""
+    pref = np.vstack([np.zeros((1, answers.shape[1])), np.cumsum(answers, axis=0)])
     return np.asarray(pref[hi] - pref[lo], dtype=np.float64)
 
 
@@ -458,23 +459,28 @@ def _robust_baseline(window: list[FloatArray]) -> tuple[FloatArray, FloatArray, 
     return n_out, loc, spread
 
 
-def _answer_llr(usual: FloatArray, level: IntArray, shift: float) -> FloatArray:
-    """Return log P(answer | worsened) / P(answer | usual) for one item, per row.
+def _answer_llr(usual: FloatArray, level: IntArray, shifts: Sequence[float]) -> FloatArray:
+    """Return log P(answer | worsened) / P(answer | usual) for one item, per shift and row.
 
-    ``usual`` holds each row's probability of every level; worsening adds ``shift`` to every
+    ``usual`` holds each row's probability of every level; worsening adds the shift to every
     cumulative logit (a proportional-odds shift).
     """
     m = usual.shape[0]
+    rows = np.arange(m)
+    ones, zeros = np.ones((m, 1)), np.zeros((m, 1))
+
+    def p_answer(above: FloatArray) -> FloatArray:
+        cumulative = np.hstack([ones, above, zeros])
+        return np.asarray(cumulative[rows, level] - cumulative[rows, level + 1])
+
     # P(Y >= level) for levels 1..L-1, kept off 0 and 1 so that the logit stays finite.
     above = np.clip(np.cumsum(usual[:, ::-1], axis=1)[:, ::-1][:, 1:], 1e-3, 1.0 - 1e-3)
-    worse = 1.0 / (1.0 + (1.0 - above) / above * math.exp(-shift))
-    ones, zeros = np.ones((m, 1)), np.zeros((m, 1))
-    before = np.hstack([ones, above, zeros])
-    after = np.hstack([ones, worse, zeros])
-    rows = np.arange(m)
-    p0 = before[rows, level] - before[rows, level + 1]
-    p1 = after[rows, level] - after[rows, level + 1]
-    return np.asarray(np.log(np.maximum(p1, 1e-6) / np.maximum(p0, 1e-6)), dtype=np.float64)
+    p0 = np.maximum(p_answer(above), 1e-6)
+    odds_against = (1.0 - above) / above
+    return np.stack([
+        np.log(np.maximum(p_answer(1.0 / (1.0 + odds_against * math.exp(-s))), 1e-6) / p0)
+        for s in shifts
+    ])
 
 
 def detect_changes_table(
