@@ -43,23 +43,9 @@ def _queued_texts() -> dict[str, str]:
     }
 
 
-@bp.route("/sw.js")
-def service_worker() -> Response:
-    """Serve the service worker at the root (scope "/"), with this build's shell manifest.
-
-    The worker's bytes change whenever a static file or the worker source changes, so browsers
-    install the new version by themselves. They never depend on who asks or in which language:
-    the worker carries its texts in every language and picks the one the page asks in
-    (``X-Tournee-Lang``), so a phone whose browser speaks another language than its carer
-    installs one worker, not a second one after sign-in.
-    """
-    salt = current_app.config.get("OFFLINE_BUILD_SALT", "")
-    # Static files change with a deploy, hence a restart: hash them once per process (and
-    # per salt), except in debug mode, where an edited file must reach the phone at once.
-    shells = current_app.extensions.setdefault("offline_shell", {})
-    if current_app.debug or salt not in shells:
-        shells[salt] = services.shell_manifest(salt)
-    version, shell = shells[salt]
+def _worker_script(salt: str) -> str:
+    """Return the service worker: this build's shell manifest and texts, then its source."""
+    version, shell = services.shell_manifest(salt)
     texts = {}
     for language in current_app.config["LANGUAGES"]:
         with force_locale(language):
@@ -75,7 +61,27 @@ def service_worker() -> Response:
         "text": texts,
     }
     source = services.SW_SOURCE.read_text(encoding="utf-8")
-    body = f"const BUILD = {json.dumps(build, ensure_ascii=False)};\n{source}"
+    return f"const BUILD = {json.dumps(build, ensure_ascii=False)};\n{source}"
+
+
+@bp.route("/sw.js")
+def service_worker() -> Response:
+    """Serve the service worker at the root (scope "/"), with this build's shell manifest.
+
+    The worker's bytes change whenever a static file or the worker source changes, so browsers
+    install the new version by themselves. They never depend on who asks or in which language:
+    the worker carries its texts in every language and picks the one the page asks in
+    (``X-Tournee-Lang``), so a phone whose browser speaks another language than its carer
+    installs one worker, not a second one after sign-in.
+    """
+    salt = current_app.config.get("OFFLINE_BUILD_SALT", "")
+    # Static files and translations change with a deploy, hence a restart: build the script
+    # once per process (and per salt), except in debug mode, where an edited file must reach
+    # the phone at once.
+    scripts = current_app.extensions.setdefault("offline_worker", {})
+    if current_app.debug or salt not in scripts:
+        scripts[salt] = _worker_script(salt)
+    body = scripts[salt]
     response = make_response(body)
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "no-cache"
