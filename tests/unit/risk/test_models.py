@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from risk import Observation, Person, RiskModel, load_model, save_model
 from risk.cohort import Cohort
 from risk.models import (
+    CANDIDATES,
     MODEL_FEATURES,
     LandmarkClassifier,
     ModelVersionWarning,
@@ -39,6 +40,21 @@ def test_unknown_kind_is_rejected() -> None:
     y = np.array([0, 1] * 10)
     with pytest.raises(ValueError, match="unknown kind"):
         LandmarkClassifier("forest").fit(x, y)
+
+
+def test_lasso_candidate_drops_noise_columns_that_ridge_keeps() -> None:
+    rng = np.random.default_rng(4)
+    signal = rng.standard_normal((4000, 3))
+    noise = rng.standard_normal((4000, 5))
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(signal @ [0.8, -0.6, 0.4] - 1.0)))).astype(int)
+    x = np.hstack([signal, noise])
+    lasso = LandmarkClassifier("logistic", C=0.01, l1_ratio=1.0).fit(x, y)
+    ridge = LandmarkClassifier("logistic").fit(x, y)
+    lasso_coef = lasso.base_[-1].coef_[0]
+    assert np.all(lasso_coef[:3] != 0)
+    assert np.count_nonzero(lasso_coef[3:]) == 0
+    assert np.count_nonzero(ridge.base_[-1].coef_[0][3:]) == 5
+    assert roc_auc_score(y, lasso.predict_proba(x)[:, 1]) > 0.7
 
 
 def test_fit_is_deterministic_and_probabilities_valid(small_cohort: Cohort) -> None:
@@ -74,8 +90,8 @@ def test_metadata_records_choice_and_versions(small_model: RiskModel) -> None:
     meta = small_model.metadata
     assert meta["features"] == list(MODEL_FEATURES)
     assert meta["synthetic"] is True
-    assert meta["selection"]["fall"]["chosen"] in {"gbm", "logistic"}
-    assert set(meta["selection"]["fall"]["validation"]) == {"gbm", "logistic"}
+    assert meta["selection"]["fall"]["chosen"] in CANDIDATES
+    assert set(meta["selection"]["fall"]["validation"]) == set(CANDIDATES)
     assert meta["sklearn_version"]
     assert "population_baseline" in meta
 
