@@ -3,7 +3,7 @@
 Public API for the web app::
 
     from risk import load_model, detect_changes, Person, Observation
-    model = load_model("data/models/risk-synthetic-v2")
+    model = load_model("data/models/risk-synthetic-v3")
     scores = model.score(persons, observations, at)  # list[Score], reasons in French
     alerts = detect_changes(one_persons_observations, model.population)
 

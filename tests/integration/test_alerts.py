@@ -244,7 +244,8 @@ def test_model_card_is_french_and_labels_figures_synthetic(
     body = page.get_data(as_text=True)
     assert page.status_code == 200
     for words in ("Usage prévu", "Données", "Limites", "Supervision humaine",
-                  "AUROC (synthétique)", "risk-synthetic-v2"):
+                  "AUROC (synthétique)", "risk-synthetic-v3",
+                  "Régression logistique lasso (C = 0,01) (retenu)"):
         assert words in body, words
     assert re.search(r"0,\d{3}", body)  # French decimals
 
@@ -300,7 +301,7 @@ def test_rescore_command_scores_every_active_client(runner: Any, world: Any) -> 
     world.commit()
     result = runner.invoke(args=["alerts", "rescore"])
     assert result.exit_code == 0, result.output
-    assert "2 clients scored with risk-synthetic-v2@" in result.output
+    assert "2 clients scored with risk-synthetic-v3@" in result.output
     assert db.session.scalar(sa.select(sa.func.count(RiskScore.id))) == 2
 
 

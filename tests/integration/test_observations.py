@@ -86,7 +86,7 @@ def test_carer_records_an_observation_and_the_person_is_rescored(
     assert score.client_id == person.id
     assert score.n_observations == 1
     assert 0 < score.fall_risk_90d < 1
-    assert score.model_version.startswith("risk-synthetic-v2@")
+    assert score.model_version.startswith("risk-synthetic-v3@")
     texts = " ".join(r["text"] for r in score.reasons["fall"])
     assert "douleurs" in texts  # a French reason quoting what the carer reported
 

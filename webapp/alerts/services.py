@@ -31,7 +31,7 @@ from webapp.timeutil import PARIS, to_paris, utcnow
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = PROJECT_ROOT / "data" / "models" / "risk-synthetic-v2"
+DEFAULT_MODEL = PROJECT_ROOT / "data" / "models" / "risk-synthetic-v3"
 # The features look back one year; a little more keeps the 365-day counts whole.
 HISTORY_DAYS = 400
 # Change alerts older than this when first found (e.g. on history loaded at once) are not raised.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import format_decimal, gettext
 
 from webapp.i18n import N_
 
@@ -136,3 +136,16 @@ def alert_text(alert: Any) -> str:
         reasons = "; ".join(reason_text(r) for r in (score.reasons or {}).get(alert.item, []))
         return text + (f" ({reasons})" if reasons else "")
     return str(alert.message)
+
+
+def candidate_label(name: str) -> str:
+    """Return a model candidate of the artefact's selection ("lasso_0.01"...) in plain words."""
+    if name == "gbm":
+        return gettext("Gradient boosting (arbres de décision)")
+    if name == "logistic":
+        return gettext("Régression logistique (pénalité L2)")
+    strength = name.removeprefix("lasso_")
+    if strength != name:
+        return gettext("Régression logistique lasso (C = %(c)s)",
+                       c=format_decimal(float(strength), format="0.###"))
+    return name

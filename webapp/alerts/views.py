@@ -105,4 +105,4 @@ def model_card() -> Response:
     except (OSError, ValueError):
         metadata, version = {}, ""
     return render("alerts/model_card.html", metadata=metadata, version=version,
-                  path=services.model_path().name)
+                  path=services.model_path().name, candidate_label=texts.candidate_label)

@@ -8,7 +8,7 @@ from pathlib import Path
 from risk import FallReport, Observation, detect_changes, load_model
 from risk.cohort import Cohort
 
-ARTEFACT = Path(__file__).resolve().parents[3] / "data" / "models" / "risk-synthetic-v2"
+ARTEFACT = Path(__file__).resolve().parents[3] / "data" / "models" / "risk-synthetic-v3"
 
 
 def test_shipped_artefact_loads_and_scores(small_cohort: Cohort) -> None:
