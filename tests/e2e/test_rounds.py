@@ -1,10 +1,15 @@
-"""The coordinator optimises the demo day in the browser, watches progress, accepts; the
-carer's day then follows the new plan."""
+"""The coordinator optimises the demo's next day in the browser, watches progress, accepts; the
+carer's day then follows the new plan.
+
+Tomorrow, as a coordinator usually plans: a plan for today starts from the current time, so what
+is left of today depends on the clock (late in the evening, nothing), and the test would too.
+``tests/integration/test_optimise.py`` covers today's plan from a fixed "now"."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +19,7 @@ from playwright.sync_api import Browser, expect
 from tests.e2e.conftest import PHONE, demo_site, sign_in
 from webapp import tasks
 from webapp.demo.services import DEMO_LOGINS
+from webapp.timeutil import today_paris
 
 pytestmark = pytest.mark.e2e
 TABLET = {"viewport": {"width": 1024, "height": 1366}, "locale": "fr-FR",
@@ -24,7 +30,7 @@ TABLET = {"viewport": {"width": 1024, "height": 1366}, "locale": "fr-FR",
 def queued_server(make_database: Any, road_cache: Path,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve the demo with a real background worker, as in production (no immediate mode)."""
-    with demo_site(make_database, tmp_path_factory.mktemp("rounds"), days=1,
+    with demo_site(make_database, tmp_path_factory.mktemp("rounds"), days=2,
                    HUEY_IMMEDIATE=False, CACHE_DIR=road_cache,
                    ROUTING_TIME_LIMIT_S=6.0) as server:
         tasks.bind_worker_app(server.app)
@@ -43,6 +49,8 @@ def test_coordinator_optimises_accepts_and_the_carer_day_follows(
     coordinator = browser.new_context(**TABLET)
     page = coordinator.new_page()
     sign_in(page, queued_server, DEMO_LOGINS["coordinator"])
+    tomorrow = (today_paris() + timedelta(days=1)).isoformat()
+    page.goto(f"{queued_server}/planning/?date={tomorrow}")
     page.get_by_role("button", name="Optimiser la journée").click()
     # The page polls while the worker computes: the progress bar shows first.
     expect(page.locator("progress#run-progress")).to_be_visible()
@@ -73,6 +81,7 @@ def test_coordinator_optimises_accepts_and_the_carer_day_follows(
     carer = browser.new_context(**PHONE)
     phone = carer.new_page()
     sign_in(phone, queued_server, DEMO_LOGINS["carer"])
+    phone.goto(f"{queued_server}/ma-journee?date={tomorrow}")
     shown = phone.locator("ol.visits .time").all_inner_texts()
     assert shown == sorted(shown)
     assert set(planned) <= set(shown)

@@ -308,3 +308,30 @@ def test_travel_statement_pays_travel_between_visits_of_a_half_day(
     login(client, carer.user.email)
     assert client.get(f"/planning/trajets/{carer.id}").status_code == 200
     assert client.get(f"/planning/trajets/{other.id}").status_code == 404
+
+
+def test_a_plan_for_today_starts_from_now(app: Any, world: Any) -> None:
+    from webapp.rounds import optimise
+    from webapp.timeutil import paris_datetime
+
+    org = world.org()
+    day = today_paris()
+    shift = {str(day.weekday()): [["07:00", "13:30"]]}
+    carer = world.carer(org, availability=shift, home_lat=PLACES[0][0], home_lon=PLACES[0][1])
+    # Its window closes before 10:00: too late today, left to the coordinator.
+    early = world.visit(world.client(org, lat=PLACES[1][0], lon=PLACES[1][1]), None, day=day,
+                        start="07:30", end="09:00", minutes=30)
+    later = [world.visit(world.client(org, lat=lat, lon=lon), None, day=day, start="07:30",
+                         end="12:30", minutes=30) for lat, lon in PLACES[2:5]]
+    world.commit()
+    settings = {"pbf": app.config["OSM_FILE"], "cache_dir": app.config["CACHE_DIR"]}
+    whole_day = optimise.build_day(org.id, day, None, **settings)
+    assert f"v{early.id}" in whole_day.visits
+    model = optimise.build_day(org.id, day, None, now=paris_datetime(day, time(10, 0)),
+                               **settings)
+    assert set(model.visits) == {f"v{v.id}" for v in later}
+    result = optimise.optimise(model, time_limit_s=2)
+    stops = [s for r in result["routes"] for s in r["stops"]]
+    assert {s["visit_id"] for s in stops} == {v.id for v in later}
+    assert all(s["start"] >= "10:00" for s in stops)
+    assert {r["carer_id"] for r in result["routes"]} == {carer.id}
