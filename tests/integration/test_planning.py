@@ -38,6 +38,32 @@ def test_board_shows_carers_and_visits_to_assign(client: FlaskClient, world: Any
     assert "Orpheline" in body.split('id="unassigned-title"')[1]
 
 
+def test_board_flags_a_carer_holding_two_visits_at_once(client: FlaskClient,
+                                                        world: Any) -> None:
+    import re
+
+    org = world.org()
+    busy = world.carer(org, last_name="Doublée")
+    calm = world.carer(org, last_name="Tranquille")
+    # 08:00-08:45 and 08:30-09:15 overlap; 09:15 starts as the second one ends.
+    first = world.visit(world.client(org, last_name="Premier"), [busy], start="08:00")
+    second = world.visit(world.client(org, last_name="Second"), [busy], start="08:30")
+    after = world.visit(world.client(org, last_name="Ensuite"), [busy], start="09:15")
+    world.visit(world.client(org, last_name="Seul"), [calm], start="08:00")
+    world.visit(world.client(org, last_name="Suivant"), [calm], start="08:45")
+    _coordinator(client, world, org)
+    body = client.get("/planning/").get_data(as_text=True)
+    summary = re.search(r'<strong class="clash-summary">(.*?)</strong>', body, re.S)
+    assert summary
+    assert "1 intervenante a des interventions qui se chevauchent" in summary[1]
+    assert "Doublée" in summary[1]
+    assert "Tranquille" not in summary[1]
+    flagged = set(re.findall(r'class="tl-visit [^"]*overlap">\s*<a href="/visites/(\d+)"', body))
+    assert flagged == {str(first.id), str(second.id)}
+    assert str(after.id) not in flagged
+    assert "chevauche une autre intervention" in body
+
+
 def test_manual_assignment_checks_skills_refusals_and_window(
     client: FlaskClient, world: Any
 ) -> None:

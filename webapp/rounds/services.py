@@ -31,6 +31,25 @@ class CarerRow:
     def busy_minutes(self) -> int:
         return sum(v.duration_min for v in self.visits if v.status != "cancelled")
 
+    @property
+    def overlapping(self) -> set[int]:
+        """Return the ids of her visits whose planned times overlap another of hers.
+
+        Accepting a plan leaves the visits it could not place with their carer, so she may
+        hold two at once until the coordinator decides: the board must show it.
+        """
+        timed = sorted((v for v in self.visits if v.status != "cancelled"
+                        and v.planned_start is not None and v.planned_end is not None),
+                       key=lambda v: (v.planned_start, v.id))
+        clashes: set[int] = set()
+        latest: Visit | None = None  # the visit ending last so far
+        for visit in timed:
+            if latest is not None and visit.planned_start < latest.planned_end:
+                clashes |= {visit.id, latest.id}
+            if latest is None or visit.planned_end > latest.planned_end:
+                latest = visit
+        return clashes
+
 
 @dataclass
 class Board:
