@@ -14,6 +14,7 @@ from typing import Any
 
 from flask_babel import format_decimal, gettext
 
+from risk.models import CANDIDATES
 from webapp.i18n import N_
 
 #: French messages of ``risk.explain.REASON_TEXTS`` (``{n}`` becomes ``%(n)s``); a test checks
@@ -140,12 +141,12 @@ def alert_text(alert: Any) -> str:
 
 def candidate_label(name: str) -> str:
     """Return a model candidate of the artefact's selection ("lasso_0.01"...) in plain words."""
-    if name == "gbm":
+    params = CANDIDATES.get(name)
+    if params is None:  # written by another version of the library
+        return name
+    if params["kind"] == "gbm":
         return gettext("Gradient boosting (arbres de décision)")
-    if name == "logistic":
-        return gettext("Régression logistique (pénalité L2)")
-    strength = name.removeprefix("lasso_")
-    if strength != name:
+    if params.get("l1_ratio"):
         return gettext("Régression logistique lasso (C = %(c)s)",
-                       c=format_decimal(float(strength), format="0.###"))
-    return name
+                       c=format_decimal(params["C"], format="0.###"))
+    return gettext("Régression logistique (pénalité L2)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 import sqlalchemy as sa
 
@@ -31,12 +32,13 @@ class CarerRow:
     def busy_minutes(self) -> int:
         return sum(v.duration_min for v in self.visits if v.status != "cancelled")
 
-    @property
+    @cached_property
     def overlapping(self) -> set[int]:
         """Return the ids of her visits whose planned times overlap another of hers.
 
         Accepting a plan leaves the visits it could not place with their carer, so she may
-        hold two at once until the coordinator decides: the board must show it.
+        hold two at once until the coordinator decides: the board must show it. Read once the
+        row is complete (the board's summary and its timeline both ask).
         """
         timed = sorted((v for v in self.visits if v.status != "cancelled"
                         and v.planned_start is not None and v.planned_end is not None),
